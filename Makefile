@@ -1,0 +1,30 @@
+# Two commands do all the set-up on a fresh Debian 12 or Ubuntu 22.04/24.04 machine:
+#   make run    install what is missing, then run the multi_vpc_leased_line scenario
+#   make test   install what is missing, then run the whole test suite
+# Both work as root and with sudo.
+
+VENV ?= .venv
+PYTHON ?= python3
+SCENARIO ?= multi_vpc_leased_line
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+PY := $(VENV)/bin/python
+
+.PHONY: install run test unit bench clean
+
+install:
+	VENV=$(VENV) PYTHON=$(PYTHON) ./scripts/install.sh
+
+run: install
+	$(SUDO) $(PY) -m emulator run $(SCENARIO)
+
+test: install
+	$(SUDO) $(PY) -m pytest
+
+unit: install
+	$(PY) -m pytest tests/unit
+
+bench: install
+	$(SUDO) $(PY) bench/run_bench.py
+
+clean: install
+	$(SUDO) $(PY) -m emulator clean

@@ -1,0 +1,105 @@
+"""The os-ken app: a thin shell that connects flows.py and slow_path.py to the datapaths.
+
+On connection it looks the bridge up in the plan by datapath ID and installs
+its flows; packet-ins are answered by slow_path.py. Nothing here decides
+anything about routing.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from os_ken.base import app_manager
+from os_ken.controller import ofp_event
+from os_ken.controller.handler import CONFIG_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
+from os_ken.ofproto import ofproto_v1_3
+
+from controllers import slow_path
+from controllers.flows import Flow, flows_for
+from emulator.plan import Plan, PlanNode
+
+LOG = logging.getLogger("cloud_router")
+
+
+class CloudRouterApp(app_manager.OSKenApp):
+    OFP_VERSIONS = [ofproto_v1_3.OFP_VERSION]
+    plan_path: str = ""   # set by controllers/__main__.py before the app starts
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        plan = Plan.from_json(Path(self.plan_path).read_text())
+        self.nodes: dict[int, PlanNode] = {int(n.dpid, 16): n for n in plan.switches() if n.dpid}
+        LOG.info("plan %s: %d OpenFlow bridges", plan.scenario, len(self.nodes))
+
+    @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)
+    def on_features(self, ev):
+        datapath = ev.msg.datapath
+        node = self.nodes.get(datapath.id)
+        if node is None:
+            LOG.warning("datapath %016x is not in the plan; leaving it alone", datapath.id)
+            return
+        flows = flows_for(node)
+        for flow in flows:
+            datapath.send_msg(to_flow_mod(datapath, flow))
+        datapath.send_msg(datapath.ofproto_parser.OFPBarrierRequest(datapath))
+        LOG.info("%s (%s, %s): installed %d flows", node.name, node.role, node.id, len(flows))
+
+    @set_ev_cls(ofp_event.EventOFPErrorMsg, [CONFIG_DISPATCHER, MAIN_DISPATCHER])
+    def on_error(self, ev):
+        msg = ev.msg
+        node = self.nodes.get(msg.datapath.id)
+        LOG.error("%s refused a message: type=0x%02x code=0x%02x %s", node.name if node else msg.datapath.id,
+                  msg.type, msg.code, bytes(msg.data[:64]).hex())
+
+    @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)
+    def on_packet_in(self, ev):
+        msg = ev.msg
+        datapath = msg.datapath
+        node = self.nodes.get(datapath.id)
+        if node is None:
+            return
+        for reply in slow_path.handle(node, msg.match["in_port"], bytes(msg.data)):
+            datapath.send_msg(to_packet_out(datapath, reply))
+
+
+def to_actions(parser, ofproto, actions):
+    built = []
+    for action in actions:
+        kind = action[0]
+        if kind == "output":
+            built.append(parser.OFPActionOutput(action[1]))
+        elif kind == "controller":
+            built.append(parser.OFPActionOutput(ofproto.OFPP_CONTROLLER, ofproto.OFPCML_NO_BUFFER))
+        elif kind == "set_field":
+            built.append(parser.OFPActionSetField(**{action[1]: action[2]}))
+        elif kind == "push_vlan":
+            built.append(parser.OFPActionPushVlan(action[1]))
+        elif kind == "pop_vlan":
+            built.append(parser.OFPActionPopVlan())
+        elif kind == "dec_ttl":
+            built.append(parser.OFPActionDecNwTtl())
+        else:
+            raise ValueError(f"unknown action {action!r}")
+    return built
+
+
+def to_flow_mod(datapath, flow: Flow):
+    parser, ofproto = datapath.ofproto_parser, datapath.ofproto
+    instructions = []
+    if flow.actions:
+        instructions.append(parser.OFPInstructionActions(ofproto.OFPIT_APPLY_ACTIONS,
+                                                         to_actions(parser, ofproto, flow.actions)))
+    if flow.goto is not None:
+        instructions.append(parser.OFPInstructionGotoTable(flow.goto))
+    # Ordered so that prerequisites come first: os-ken puts Nicira fields (nw_ttl) before eth_type otherwise.
+    match = parser.OFPMatch(_ordered_fields=flow.ordered_match())
+    return parser.OFPFlowMod(datapath=datapath, table_id=flow.table, priority=flow.priority, match=match,
+                             instructions=instructions)
+
+
+def to_packet_out(datapath, reply: slow_path.Reply):
+    parser, ofproto = datapath.ofproto_parser, datapath.ofproto
+    port = ofproto.OFPP_TABLE if reply.port is None else reply.port
+    return parser.OFPPacketOut(datapath=datapath, buffer_id=ofproto.OFP_NO_BUFFER, in_port=ofproto.OFPP_CONTROLLER,
+                               actions=[parser.OFPActionOutput(port)], data=reply.frame)

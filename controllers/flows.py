@@ -1,0 +1,155 @@
+"""Pure: a plan node (cloud router or access point) -> the OpenFlow 1.3 flows it needs.
+
+Flows are plain values; cloud_router.py turns them into os-ken messages and is
+the only place that sends. FAUCET's layout: longest-prefix match is
+`priority = ROUTE_BASE + prefix length`.
+
+Router pipeline
+  table 0  classify: frames from a tagged port must carry its VLAN (popped here),
+           untagged ports must be untagged; packets the controller injects
+           (in_port=CONTROLLER) are routed like any other.
+  table 1  route: ARP for a router address and IP to a router address go to the
+           controller (ARP reply, ICMP echo); TTL <= 1 goes to the controller
+           (ICMP time exceeded); then one flow per forwarding entry:
+           decrement TTL, rewrite MACs, tag if the out port is tagged, output.
+Access point
+  table 0  customer port -> push the VBR's VLAN -> trunk; trunk with that VLAN
+           -> pop -> customer port.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import Any
+
+from emulator.plan import PlanNode
+
+OFPVID_PRESENT = 0x1000
+OFPVID_NONE = 0x0000
+OFPP_CONTROLLER = 0xFFFFFFFD
+ETH_TYPE_IP = 0x0800
+ETH_TYPE_ARP = 0x0806
+ETH_TYPE_8021Q = 0x8100
+ARP_REQUEST = 1
+
+CLASSIFY_TABLE = 0
+ROUTE_TABLE = 1
+
+PRIO_CLASSIFY = 100
+PRIO_ARP_FOR_ROUTER = 3000
+PRIO_IP_FOR_ROUTER = 2900
+PRIO_TTL_EXPIRED = 2800
+ROUTE_BASE = 1000
+
+Action = tuple[Any, ...]
+MATCH_FIELD_ORDER = ("in_port", "eth_type", "vlan_vid", "arp_op", "arp_tpa", "ipv4_dst", "nw_ttl")
+
+
+@dataclass(frozen=True)
+class Flow:
+    table: int
+    priority: int
+    match: tuple[tuple[str, Any], ...]
+    actions: tuple[Action, ...] = ()
+    goto: int | None = None
+
+    def match_dict(self) -> dict[str, Any]:
+        return dict(self.match)
+
+    def ordered_match(self) -> list[tuple[str, Any]]:
+        """Match fields with OpenFlow prerequisites first (eth_type before IP, ARP and TTL fields)."""
+        return sorted(self.match, key=lambda item: MATCH_FIELD_ORDER.index(item[0]))
+
+
+def _match(**fields: Any) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted(fields.items()))
+
+
+def flows_for(node: PlanNode) -> list[Flow]:
+    if node.kind == "access_point":
+        return access_point_flows(node)
+    if node.kind == "cloud_router":
+        return router_flows(node)
+    raise ValueError(f"{node.name} is a {node.kind}, not an OpenFlow node")
+
+
+def access_point_flows(node: PlanNode) -> list[Flow]:
+    flows = []
+    for customer, trunk, vlan in node.vlan_pairs:
+        flows.append(Flow(CLASSIFY_TABLE, PRIO_CLASSIFY, _match(in_port=customer, vlan_vid=OFPVID_NONE),
+                          (("push_vlan", ETH_TYPE_8021Q), ("set_field", "vlan_vid", OFPVID_PRESENT | vlan),
+                           ("output", trunk))))
+        flows.append(Flow(CLASSIFY_TABLE, PRIO_CLASSIFY, _match(in_port=trunk, vlan_vid=OFPVID_PRESENT | vlan),
+                          (("pop_vlan",), ("output", customer))))
+    return flows
+
+
+def router_flows(node: PlanNode) -> list[Flow]:
+    flows: list[Flow] = []
+    for intf in node.interfaces:
+        if intf.vlan is not None:
+            flows.append(Flow(CLASSIFY_TABLE, PRIO_CLASSIFY,
+                              _match(in_port=intf.port_no, vlan_vid=OFPVID_PRESENT | intf.vlan),
+                              (("pop_vlan",),), goto=ROUTE_TABLE))
+        else:
+            flows.append(Flow(CLASSIFY_TABLE, PRIO_CLASSIFY, _match(in_port=intf.port_no, vlan_vid=OFPVID_NONE),
+                              goto=ROUTE_TABLE))
+    flows.append(Flow(CLASSIFY_TABLE, PRIO_CLASSIFY, _match(in_port=OFPP_CONTROLLER), goto=ROUTE_TABLE))
+
+    router_ips: set[str] = set()
+    for intf in node.interfaces:
+        if intf.address is None:
+            continue
+        ip = str(IPv4Interface(intf.address).ip)
+        router_ips.add(ip)
+        flows.append(Flow(ROUTE_TABLE, PRIO_ARP_FOR_ROUTER,
+                          _match(in_port=intf.port_no, eth_type=ETH_TYPE_ARP, arp_op=ARP_REQUEST, arp_tpa=ip),
+                          (("controller",),)))
+    for ip in sorted(router_ips):
+        flows.append(Flow(ROUTE_TABLE, PRIO_IP_FOR_ROUTER, _match(eth_type=ETH_TYPE_IP, ipv4_dst=ip),
+                          (("controller",),)))
+    for ttl in (0, 1):
+        flows.append(Flow(ROUTE_TABLE, PRIO_TTL_EXPIRED, _match(eth_type=ETH_TYPE_IP, nw_ttl=ttl),
+                          (("controller",),)))
+
+    by_port = {intf.port_no: intf for intf in node.interfaces}
+    for entry in node.forwarding:
+        prefix = IPv4Network(entry.prefix)
+        match = _match(eth_type=ETH_TYPE_IP, ipv4_dst=(str(prefix.network_address), str(prefix.netmask)))
+        priority = ROUTE_BASE + prefix.prefixlen
+        if entry.port_no is None or entry.dst_mac is None:
+            flows.append(Flow(ROUTE_TABLE, priority, match, ()))     # drop: local without host, inactive, ...
+            continue
+        out = by_port[entry.port_no]
+        actions: list[Action] = [("dec_ttl",), ("set_field", "eth_src", out.mac),
+                                 ("set_field", "eth_dst", entry.dst_mac)]
+        if out.vlan is not None:
+            actions += [("push_vlan", ETH_TYPE_8021Q), ("set_field", "vlan_vid", OFPVID_PRESENT | out.vlan)]
+        actions.append(("output", entry.port_no))
+        flows.append(Flow(ROUTE_TABLE, priority, match, tuple(actions)))
+    return flows
+
+
+def lookup(flows: list[Flow], table: int, packet: dict[str, Any]) -> Flow | None:
+    """A small fake flow table for tests: the highest-priority flow of `table` matching `packet`.
+
+    `packet` holds exact field values (ipv4_dst as a dotted string); masked
+    ipv4_dst matches compare the network.
+    """
+    best: Flow | None = None
+    for flow in flows:
+        if flow.table != table:
+            continue
+        ok = True
+        for name, want in flow.match:
+            have = packet.get(name)
+            if name == "ipv4_dst" and isinstance(want, tuple):
+                ok = have is not None and IPv4Address(have) in IPv4Network(f"{want[0]}/{want[1]}")
+            else:
+                ok = have == want
+            if not ok:
+                break
+        if ok and (best is None or flow.priority > best.priority):
+            best = flow
+    return best

@@ -1,0 +1,58 @@
+"""iperf3 TCP throughput between two hosts, against the bottleneck bandwidth configured on the path."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+
+from emulator.checks.results import CheckResult
+from emulator.routing.model import Network
+from emulator.routing.reachability import bottleneck_mbps, trace
+from emulator.runtime.commands import python_module
+
+IPERF_PORT = 5201
+# HTB gives ~95% of the rate as TCP goodput (Ethernet/IP/TCP headers); a shared,
+# noisy machine can lose more. Above the rate means shaping does not work.
+LOWER_RATIO = 0.70
+UPPER_RATIO = 1.10
+
+
+def judge(configured: int | None, measured: float | None) -> bool:
+    if measured is None:
+        return False
+    if configured is None:
+        return measured > 0
+    return LOWER_RATIO * configured <= measured <= UPPER_RATIO * configured
+
+
+def run_throughput(network: Network, src: str, dst: str, duration_s: int,
+                   spawn: Callable[[str, list[str]], subprocess.Popen]) -> CheckResult:
+    configured = bottleneck_mbps(trace(network, src, network.address_of(dst)))
+    dst_ip = str(network.address_of(dst))
+    server = spawn(dst, python_module("emulator.checks.iperf_worker", "server", "--bind", dst_ip,
+                                      "--port", str(IPERF_PORT)))
+    client = spawn(src, python_module("emulator.checks.iperf_worker", "client", "--server", dst_ip,
+                                      "--port", str(IPERF_PORT), "--duration", str(duration_s)))
+    try:
+        out, err = client.communicate(timeout=duration_s + 30)
+    except subprocess.TimeoutExpired:
+        client.kill()
+        out, err = client.communicate()
+    try:
+        server.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.communicate()
+    try:
+        result = json.loads(out)
+    except (json.JSONDecodeError, TypeError):
+        result = {"error": (err or "no output from iperf3").strip()[-500:]}
+    measured = result.get("received_mbps")
+    detail = {"protocol": "tcp", "configured_mbps": configured,
+              "measured_mbps": round(measured, 1) if measured is not None else None,
+              "ratio": round(measured / configured, 3) if measured is not None and configured else None,
+              "duration_s": duration_s, "accepted_range": [LOWER_RATIO, UPPER_RATIO]}
+    if result.get("error"):
+        detail["error"] = result["error"]
+    return CheckResult("throughput", src, dst, judge(configured, measured), detail)

@@ -1,0 +1,117 @@
+"""The command line: verbs that do one thing each. The only place that exits.
+
+  list                 scenarios shipped in scenarios/
+  validate SCENARIO    check a scenario file against the schema and the provider's rules
+  plan SCENARIO        routers, forwarding tables, links and expected reachability (no root)
+  run SCENARIO         build it, send real packets, report, tear down (root)
+  clean                remove what a killed run left behind (root; never `mn -c`)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from emulator import scenario as scenario_module
+from emulator.errors import CloudError, EmulatorError, ScenarioError
+
+EXIT_OK = 0
+EXIT_CHECKS_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_ENVIRONMENT = 3
+EXIT_INTERRUPTED = 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m emulator",
+                                     description="Packet-level emulator of cloud hybrid networking.",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    verbs.add_parser("list", help="list the scenarios shipped in scenarios/")
+    for name, text in (("validate", "check a scenario without building anything"),
+                       ("plan", "show routers, forwarding tables, links and expected reachability")):
+        verb = verbs.add_parser(name, help=text)
+        verb.add_argument("scenario", help="a name from scenarios/ or a path to a YAML file")
+    run = verbs.add_parser("run", help="build the network, run the checks, report and tear down (root)")
+    run.add_argument("scenario", help="a name from scenarios/ or a path to a YAML file")
+    run.add_argument("--json", type=Path, metavar="PATH", help="also write the report as JSON to PATH")
+    run.add_argument("--artifacts", type=Path, metavar="DIR",
+                     help="keep the plan and the controller's log in DIR")
+    clean = verbs.add_parser("clean", help="remove what a killed run left behind (root)")
+    clean.add_argument("--dry-run", action="store_true", help="only list what would be removed")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = Console(highlight=False)
+    errors = Console(stderr=True, highlight=False)
+    try:
+        return _dispatch(args, console)
+    except (ScenarioError, CloudError) as exc:
+        errors.print(f"[red]error[/red] {exc.render()}", markup=True, soft_wrap=True)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        errors.print("interrupted; the network was torn down")
+        return EXIT_INTERRUPTED
+    except EmulatorError as exc:
+        from emulator.runner import Interrupted
+
+        errors.print(f"[red]error[/red] {exc.render()}", soft_wrap=True)
+        return EXIT_INTERRUPTED if isinstance(exc, Interrupted) else EXIT_ENVIRONMENT
+
+
+def _dispatch(args: argparse.Namespace, console: Console) -> int:
+    if args.verb == "list":
+        for name in scenario_module.available_scenarios():
+            console.print(name)
+        return EXIT_OK
+    if args.verb == "clean":
+        return _clean(args, console)
+
+    from emulator import runner
+    from emulator.report import terminal
+
+    loaded = scenario_module.load(args.scenario)
+    prepared = runner.prepare(loaded)
+    if args.verb == "validate":
+        console.print(f"{loaded.path}: valid ({len(loaded.steps)} operations accepted, "
+                      f"{len(prepared.plan.nodes)} nodes, {len(prepared.network.hosts)} hosts)")
+        return EXIT_OK
+    if args.verb == "plan":
+        terminal.show_plan(console, prepared)
+        return EXIT_OK
+
+    from emulator.report import json_report
+
+    terminal.show_steps(console, loaded)
+    outcome = runner.execute(prepared, progress=lambda line: console.print(f"[dim]- {line}[/dim]"),
+                             artifacts=args.artifacts)
+    terminal.show_outcome(console, outcome)
+    if args.json is not None:
+        json_report.write(outcome, args.json)
+        console.print(f"JSON report written to {args.json}")
+    return EXIT_OK if outcome.passed else EXIT_CHECKS_FAILED
+
+
+def _clean(args: argparse.Namespace, console: Console) -> int:
+    import os
+
+    from emulator.runtime import cleanup, lock
+
+    if os.geteuid() != 0:
+        raise EmulatorError("clean needs root", fix="sudo .venv/bin/python -m emulator clean")
+    if args.dry_run:
+        left = cleanup.leftovers()
+        console.print("nothing to clean" if left.empty() else f"would remove: {left.summary()[len('removed '):]}")
+        return EXIT_OK
+    with lock.exclusive("clean"):
+        console.print(cleanup.sweep().summary())
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,427 @@
+"""The emulated provider API: operations that accept or refuse like the real one.
+
+Each operation checks the provider's rules and raises `CloudError` with the
+provider's error code and a fix; on success it changes the state. The state is
+plain data (see resources.py) read by the routing layer. Pure Python: no I/O.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+
+from emulator.cloud.resources import (
+    Idc, IdcServer, IdcSubnet, Instance, NextHopType, PhysicalConnection, RIStatus, Role, RouteEntry,
+    RouterInterface, RouterType, RouteTable, StaticRoute, Vbr, Vpc, VSwitch,
+)
+from emulator.cloud.specs import RECEIVER_SPEC, SPEC_BANDWIDTH_MBPS
+from emulator.errors import CloudError
+
+MAX_ROUTER_INTERFACES_PER_ROUTER = 5
+MAX_VPCS_PER_LEASED_LINE = 5
+MAX_CUSTOM_ROUTE_ENTRIES = 48
+VLAN_RANGE = range(0, 3000)
+
+
+class ControlPlane:
+    """State of one emulated cloud plus the customer's IDC, changed only by operations."""
+
+    def __init__(self) -> None:
+        self.accounts: dict[str, str] = {}
+        self.vpcs: dict[str, Vpc] = {}
+        self.physical_connections: dict[str, PhysicalConnection] = {}
+        self.vbrs: dict[str, Vbr] = {}
+        self.router_interfaces: dict[str, RouterInterface] = {}
+        self.idcs: dict[str, Idc] = {}
+        self._ids: set[str] = set()
+
+    # ----- lookups -------------------------------------------------------------------------
+
+    def vpc_of_vrouter(self, vrouter_id: str) -> Vpc | None:
+        return next((vpc for vpc in self.vpcs.values() if vpc.vrouter_id == vrouter_id), None)
+
+    def router_account(self, router_type: RouterType, router_id: str) -> str | None:
+        if router_type is RouterType.VBR:
+            vbr = self.vbrs.get(router_id)
+            return vbr.account if vbr else None
+        vpc = self.vpc_of_vrouter(router_id)
+        return vpc.account if vpc else None
+
+    def route_table_of(self, router_id: str) -> RouteTable | None:
+        if router_id in self.vbrs:
+            return self.vbrs[router_id].route_table
+        vpc = self.vpc_of_vrouter(router_id)
+        return vpc.route_table if vpc else None
+
+    def interfaces_of(self, router_id: str) -> list[RouterInterface]:
+        return [ri for ri in self.router_interfaces.values() if ri.router_id == router_id]
+
+    def vswitch(self, vswitch_id: str) -> VSwitch | None:
+        for vpc in self.vpcs.values():
+            if vswitch_id in vpc.vswitches:
+                return vpc.vswitches[vswitch_id]
+        return None
+
+    # ----- helpers -------------------------------------------------------------------------
+
+    def _claim_id(self, resource_id: str, kind: str, where: str) -> None:
+        if resource_id in self._ids:
+            raise CloudError("InvalidParameter.DuplicateId",
+                             f"{kind} ID {resource_id} is already used by another resource",
+                             fix="give every resource its own ID", where=where)
+        self._ids.add(resource_id)
+
+    def _require_account(self, account: str, where: str) -> None:
+        if account not in self.accounts:
+            raise CloudError("InvalidAccount.NotFound", f"account {account} is not declared",
+                             fix=f"add account {account} under accounts:", where=where)
+
+    # ----- accounts, VPCs, vSwitches, instances --------------------------------------------------
+
+    def create_account(self, account: str, name: str, where: str = "") -> None:
+        if account in self.accounts:
+            raise CloudError("InvalidAccount.Duplicate", f"account {account} is declared twice",
+                             fix="declare each account once", where=where)
+        self.accounts[account] = name
+
+    def create_vpc(self, *, account: str, vpc_id: str, name: str, region: str, cidr: IPv4Network,
+                   vrouter_id: str, route_table_id: str, where: str = "") -> Vpc:
+        self._require_account(account, where)
+        if not 8 <= cidr.prefixlen <= 28:
+            raise CloudError("InvalidCidrBlock.Malformed",
+                             f"VPC CIDR {cidr} must have a prefix length between /8 and /28",
+                             fix="use a block such as 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 or a subnet of one",
+                             where=where)
+        self._claim_id(vpc_id, "VPC", where)
+        self._claim_id(vrouter_id, "VRouter", where)
+        self._claim_id(route_table_id, "route table", where)
+        vpc = Vpc(id=vpc_id, account=account, name=name, region=region, cidr=cidr, vrouter_id=vrouter_id,
+                  route_table=RouteTable(id=route_table_id, router_id=vrouter_id))
+        self.vpcs[vpc_id] = vpc
+        return vpc
+
+    def create_vswitch(self, *, vpc_id: str, vswitch_id: str, zone: str, cidr: IPv4Network,
+                       where: str = "") -> VSwitch:
+        vpc = self.vpcs[vpc_id]
+        if not cidr.subnet_of(vpc.cidr):
+            raise CloudError("InvalidCidrBlock.NotInVpc",
+                             f"vSwitch CIDR {cidr} is not inside {vpc.id}'s CIDR {vpc.cidr}",
+                             fix=f"choose a block inside {vpc.cidr}", where=where)
+        if not 16 <= cidr.prefixlen <= 29:
+            raise CloudError("InvalidCidrBlock.Malformed",
+                             f"vSwitch CIDR {cidr} must have a prefix length between /16 and /29",
+                             fix="use for instance a /24", where=where)
+        for other in vpc.vswitches.values():
+            if other.cidr.overlaps(cidr):
+                raise CloudError("InvalidCidrBlock.Overlapped",
+                                 f"vSwitch CIDR {cidr} overlaps {other.id} ({other.cidr}) in {vpc.id}",
+                                 fix="give each vSwitch of a VPC its own block", where=where)
+        self._claim_id(vswitch_id, "vSwitch", where)
+        vswitch = VSwitch(id=vswitch_id, vpc_id=vpc_id, cidr=cidr, zone=zone)
+        vpc.vswitches[vswitch_id] = vswitch
+        return vswitch
+
+    def create_instance(self, *, vswitch_id: str, instance_id: str, ip: IPv4Address, name: str = "",
+                        where: str = "") -> Instance:
+        vswitch = self.vswitch(vswitch_id)
+        assert vswitch is not None  # the loader nests instances under their vSwitch
+        first_usable, last_usable = _usable_range(vswitch.cidr)
+        if ip not in vswitch.cidr:
+            raise CloudError("InvalidPrivateIpAddress.NotInVSwitch",
+                             f"instance IP {ip} is not inside {vswitch.id} ({vswitch.cidr})",
+                             fix=f"choose an address inside {vswitch.cidr}", where=where)
+        if not first_usable <= ip <= last_usable:
+            raise CloudError("InvalidPrivateIpAddress.Reserved",
+                             f"{ip} is reserved by the provider in {vswitch.cidr} "
+                             f"(the first and the last three addresses)",
+                             fix=f"choose an address between {first_usable} and {last_usable}",
+                             where=where)
+        for other in vswitch.instances.values():
+            if other.ip == ip:
+                raise CloudError("InvalidPrivateIpAddress.Duplicated",
+                                 f"{ip} is already used by instance {other.id}",
+                                 fix="give each instance its own address", where=where)
+        self._claim_id(instance_id, "instance", where)
+        instance = Instance(id=instance_id, vswitch_id=vswitch_id, ip=ip, name=name)
+        vswitch.instances[instance_id] = instance
+        return instance
+
+    # ----- the customer's IDC ------------------------------------------------------------------
+
+    def create_idc(self, *, idc_id: str, name: str, cidr: IPv4Network, device_id: str,
+                   where: str = "") -> Idc:
+        self._claim_id(idc_id, "IDC", where)
+        self._claim_id(device_id, "access device", where)
+        idc = Idc(id=idc_id, name=name, cidr=cidr, device_id=device_id)
+        self.idcs[idc_id] = idc
+        return idc
+
+    def add_idc_subnet(self, *, idc_id: str, cidr: IPv4Network, gateway: IPv4Address,
+                       where: str = "") -> IdcSubnet:
+        idc = self.idcs[idc_id]
+        if not cidr.subnet_of(idc.cidr):
+            raise CloudError("InvalidCidrBlock.NotInIdc", f"IDC subnet {cidr} is not inside the IDC's {idc.cidr}",
+                             fix=f"choose a block inside {idc.cidr}", where=where)
+        _require_host_address(gateway, cidr, "the subnet gateway", where)
+        subnet = IdcSubnet(cidr=cidr, gateway=IPv4Interface(f"{gateway}/{cidr.prefixlen}"))
+        idc.subnets.append(subnet)
+        return subnet
+
+    def add_idc_server(self, *, idc_id: str, subnet: IdcSubnet, server_id: str, ip: IPv4Address,
+                       where: str = "") -> IdcServer:
+        _require_host_address(ip, subnet.cidr, "the server's address", where)
+        if ip == subnet.gateway.ip or any(s.ip.ip == ip for s in subnet.servers):
+            raise CloudError("InvalidPrivateIpAddress.Duplicated", f"{ip} is already used in {subnet.cidr}",
+                             fix="give each server its own address", where=where)
+        self._claim_id(server_id, "server", where)
+        server = IdcServer(id=server_id, ip=IPv4Interface(f"{ip}/{subnet.cidr.prefixlen}"),
+                           gateway=subnet.gateway.ip)
+        subnet.servers.append(server)
+        return server
+
+    def add_idc_static_route(self, *, idc_id: str, destination: IPv4Network, next_hop: IPv4Address,
+                             where: str = "") -> None:
+        """The customer's `ip route DEST NEXT_HOP` on the access device."""
+        idc = self.idcs[idc_id]
+        if any(r.destination == destination for r in idc.static_routes):
+            raise CloudError("InvalidCidrBlock.Duplicate",
+                             f"the access device already has a route to {destination}",
+                             fix="keep one route per destination", where=where)
+        idc.static_routes.append(StaticRoute(destination=destination, next_hop=next_hop))
+
+    # ----- leased lines and VBRs ----------------------------------------------------------------
+
+    def create_physical_connection(self, *, account: str, pc_id: str, name: str, access_point: str,
+                                   bandwidth_mbps: int, where: str = "") -> PhysicalConnection:
+        self._require_account(account, where)
+        self._claim_id(pc_id, "physical connection", where)
+        pc = PhysicalConnection(id=pc_id, account=account, name=name, access_point=access_point,
+                                bandwidth_mbps=bandwidth_mbps)
+        self.physical_connections[pc_id] = pc
+        return pc
+
+    def create_vbr(self, *, account: str, vbr_id: str, name: str, physical_connection_id: str, vlan_id: int,
+                   local_gateway_ip: IPv4Address, peer_gateway_ip: IPv4Address, peering_subnet_mask: str,
+                   route_table_id: str, where: str = "") -> Vbr:
+        self._require_account(account, where)
+        pc = self.physical_connections.get(physical_connection_id)
+        if pc is None:
+            raise CloudError("InvalidPhysicalConnectionId.NotFound",
+                             f"physical connection {physical_connection_id} does not exist",
+                             fix="declare it under physical_connections:", where=where)
+        if pc.account != account:
+            raise CloudError("Forbidden.NotOwner",
+                             f"physical connection {pc.id} belongs to account {pc.account}, not {account}",
+                             fix="create the VBR in the leased line owner's account", where=where)
+        if vlan_id not in VLAN_RANGE:
+            raise CloudError("InvalidVlanId.Malformed", f"VLAN ID {vlan_id} is outside 0..2999",
+                             fix="choose a VLAN ID between 0 and 2999", where=where)
+        for other in self.vbrs.values():
+            if other.physical_connection_id == pc.id and other.vlan_id == vlan_id:
+                raise CloudError("InvalidVlanId.Used",
+                                 f"VLAN {vlan_id} is already used by {other.id} on {pc.id}",
+                                 fix="choose another VLAN ID for this VBR", where=where)
+        try:
+            subnet = IPv4Network(f"{local_gateway_ip}/{peering_subnet_mask}", strict=False)
+        except ValueError:
+            raise CloudError("InvalidPeeringSubnetMask.Malformed", f"{peering_subnet_mask} is not a netmask",
+                             fix="use for instance 255.255.255.252", where=where) from None
+        if peer_gateway_ip not in subnet:
+            raise CloudError("InvalidIpAddress.NotInSameSubnet",
+                             f"local gateway {local_gateway_ip} and peer gateway {peer_gateway_ip} "
+                             f"are not in the same subnet {subnet}",
+                             fix="put both gateway IPs in one peering subnet, e.g. 10.100.0.1 and 10.100.0.2 with "
+                                 "mask 255.255.255.252", where=where)
+        for label, ip in (("local gateway", local_gateway_ip), ("peer gateway", peer_gateway_ip)):
+            _require_host_address(ip, subnet, f"the {label}", where)
+        if local_gateway_ip == peer_gateway_ip:
+            raise CloudError("InvalidIpAddress.Duplicated", "local and peer gateway IPs are the same",
+                             fix="use two different addresses", where=where)
+        self._claim_id(vbr_id, "VBR", where)
+        self._claim_id(route_table_id, "route table", where)
+        vbr = Vbr(id=vbr_id, account=account, name=name, physical_connection_id=pc.id, vlan_id=vlan_id,
+                  local_gateway=IPv4Interface(f"{local_gateway_ip}/{subnet.prefixlen}"),
+                  peer_gateway=IPv4Interface(f"{peer_gateway_ip}/{subnet.prefixlen}"),
+                  route_table=RouteTable(id=route_table_id, router_id=vbr_id))
+        self.vbrs[vbr_id] = vbr
+        return vbr
+
+    # ----- router interfaces --------------------------------------------------------------------
+
+    def create_router_interface(self, *, account: str, ri_id: str, router_type: RouterType, router_id: str,
+                                role: Role, spec: str, opposite_account: str, opposite_router_type: RouterType,
+                                opposite_router_id: str, opposite_interface_id: str,
+                                where: str = "") -> RouterInterface:
+        self._require_account(account, where)
+        owner = self.router_account(router_type, router_id)
+        if owner is None:
+            other = RouterType.VROUTER if router_type is RouterType.VBR else RouterType.VBR
+            hint = (f"{router_id} is a {other.value}: set router_type: {other.value}"
+                    if self.router_account(other, router_id) else f"declare {router_type.value} {router_id} first")
+            raise CloudError("InvalidRouterId.NotFound", f"no {router_type.value} with ID {router_id}",
+                             fix=hint, where=where)
+        if owner != account:
+            raise CloudError("Forbidden.NotOwner", f"{router_id} belongs to account {owner}, not {account}",
+                             fix=f"create the interface in account {owner}", where=where)
+        if router_type is RouterType.VBR and role is not Role.INITIATOR:
+            raise CloudError("IncorrectRole.VbrMustInitiate",
+                             "a VBR's router interface can only be the initiating side",
+                             fix="set role: InitiatingSide on the VBR and AcceptingSide on the VPC's interface",
+                             where=where)
+        if role is Role.INITIATOR and spec not in SPEC_BANDWIDTH_MBPS:
+            raise CloudError("InvalidSpec.NotFound", f"unknown specification {spec!r}",
+                             fix="use one of " + ", ".join(SPEC_BANDWIDTH_MBPS), where=where)
+        if role is Role.ACCEPTOR and spec != RECEIVER_SPEC:
+            raise CloudError("InvalidSpec.AcceptingSide",
+                             f"the accepting side has no specification of its own (got {spec!r})",
+                             fix=f"set spec: {RECEIVER_SPEC}; it carries the initiator's bandwidth", where=where)
+        if len(self.interfaces_of(router_id)) >= MAX_ROUTER_INTERFACES_PER_ROUTER:
+            raise CloudError("QuotaExceeded.RouterInterface",
+                             f"{router_id} already has {MAX_ROUTER_INTERFACES_PER_ROUTER} router interfaces",
+                             fix="delete an unused router interface first", where=where)
+        self._claim_id(ri_id, "router interface", where)
+        ri = RouterInterface(id=ri_id, account=account, router_type=router_type, router_id=router_id, role=role,
+                             spec=spec, opposite_account=opposite_account, opposite_router_type=opposite_router_type,
+                             opposite_router_id=opposite_router_id, opposite_interface_id=opposite_interface_id,
+                             bandwidth_mbps=SPEC_BANDWIDTH_MBPS.get(spec, 0))
+        self.router_interfaces[ri_id] = ri
+        return ri
+
+    def connect_router_interface(self, *, account: str, ri_id: str, where: str = "") -> None:
+        """ConnectRouterInterface: only the initiator, from Idle, with both peers set consistently."""
+        ri = self.router_interfaces.get(ri_id)
+        if ri is None:
+            raise CloudError("InvalidRouterInterfaceId.NotFound", f"router interface {ri_id} does not exist",
+                             fix="create it under router_interfaces:", where=where)
+        if ri.account != account:
+            raise CloudError("Forbidden.NotOwner", f"{ri_id} belongs to account {ri.account}, not {account}",
+                             fix=f"connect it from account {ri.account}", where=where)
+        if ri.role is not Role.INITIATOR:
+            raise CloudError("IncorrectRole.NotInitiatingSide",
+                             f"{ri_id} is the accepting side; only the initiating side can connect",
+                             fix=f"connect {ri.opposite_interface_id} instead", where=where)
+        if ri.status is not RIStatus.IDLE:
+            raise CloudError("IncorrectRIStatus", f"{ri_id} is {ri.status.value}; it can only connect when Idle",
+                             fix="deactivate and reactivate it, or leave it as it is", where=where)
+        peer = self.router_interfaces.get(ri.opposite_interface_id)
+        if peer is None:
+            raise CloudError("InvalidOppositeInterfaceId.NotFound",
+                             f"{ri_id} names {ri.opposite_interface_id} as its peer, which does not exist",
+                             fix="create the accepting side's interface first", where=where)
+        self._check_peers(ri, peer, where)
+        self._check_peers(peer, ri, where)
+        if peer.status is not RIStatus.IDLE:
+            raise CloudError("IncorrectOppositeRIStatus", f"the peer {peer.id} is {peer.status.value}, not Idle",
+                             fix="wait until the peer is Idle", where=where)
+        for other in self.router_interfaces.values():
+            if (other.id not in (ri.id, peer.id) and other.status is not RIStatus.IDLE
+                    and {other.router_id, other.opposite_router_id} == {ri.router_id, peer.router_id}):
+                raise CloudError("Forbidden.OnlyOneConnection",
+                                 f"{ri.router_id} and {peer.router_id} are already connected by {other.id}",
+                                 fix="use the existing pair of router interfaces", where=where)
+        if ri.router_type is RouterType.VBR and peer.router_type is RouterType.VROUTER:
+            self._check_leased_line_quota(ri, peer, where)
+        for side in (ri, peer):
+            side.status = RIStatus.CONNECTING
+            side.history.append(RIStatus.CONNECTING)
+        # The provider completes the handshake by itself; both sides become Active.
+        for side in (ri, peer):
+            side.status = RIStatus.ACTIVE
+            side.history.append(RIStatus.ACTIVE)
+        peer.bandwidth_mbps = ri.bandwidth_mbps
+
+    def _check_peers(self, ri: RouterInterface, peer: RouterInterface, where: str) -> None:
+        expected = (peer.account, peer.router_type, peer.router_id, peer.id)
+        named = (ri.opposite_account, ri.opposite_router_type, ri.opposite_router_id, ri.opposite_interface_id)
+        labels = ("opposite account", "opposite router type", "opposite router ID", "opposite interface ID")
+        for label, got, want in zip(labels, named, expected, strict=True):
+            if got != want:
+                shown_got = got.value if hasattr(got, "value") else got
+                shown_want = want.value if hasattr(want, "value") else want
+                raise CloudError("InvalidOpposite.Mismatch",
+                                 f"{ri.id} names {label} {shown_got}, but its peer {peer.id} has {shown_want}",
+                                 fix=f"set {ri.id}'s {label} to {shown_want}", where=where)
+        if ri.role is peer.role:
+            raise CloudError("IncorrectRole.SameRole", f"{ri.id} and {peer.id} are both {ri.role.value}",
+                             fix="make one InitiatingSide and the other AcceptingSide", where=where)
+
+    def _check_leased_line_quota(self, ri: RouterInterface, peer: RouterInterface, where: str) -> None:
+        pc_id = self.vbrs[ri.router_id].physical_connection_id
+        vbrs_on_line = {vbr.id for vbr in self.vbrs.values() if vbr.physical_connection_id == pc_id}
+        connected_vpcs = {other.opposite_router_id for other in self.router_interfaces.values()
+                          if other.router_id in vbrs_on_line and other.status is not RIStatus.IDLE
+                          and other.opposite_router_type is RouterType.VROUTER}
+        if peer.router_id not in connected_vpcs and len(connected_vpcs) >= MAX_VPCS_PER_LEASED_LINE:
+            raise CloudError("QuotaExceeded.VpcPerPhysicalConnection",
+                             f"leased line {pc_id} already connects {MAX_VPCS_PER_LEASED_LINE} VPCs",
+                             fix="use another leased line for further VPCs", where=where)
+
+    def deactivate_router_interface(self, *, ri_id: str, where: str = "") -> None:
+        ri = self.router_interfaces[ri_id]
+        if ri.status is not RIStatus.ACTIVE:
+            raise CloudError("IncorrectRIStatus", f"{ri_id} is {ri.status.value}; only Active can be deactivated",
+                             fix="activate it first", where=where)
+        ri.status = RIStatus.INACTIVE
+        ri.history.append(RIStatus.INACTIVE)
+
+    # ----- route tables -------------------------------------------------------------------------
+
+    def add_route_entry(self, *, router_id: str, destination: IPv4Network, next_hop_type: NextHopType,
+                        next_hop_id: str, where: str = "") -> RouteEntry:
+        table = self.route_table_of(router_id)
+        if table is None:
+            raise CloudError("InvalidRouterId.NotFound", f"no VBR or VRouter with ID {router_id}",
+                             fix="name a VBR ID or a VPC's vrouter_id", where=where)
+        if any(entry.destination == destination for entry in table.entries):
+            raise CloudError("InvalidCIDRBlock.Duplicate",
+                             f"{table.id} already has a route entry for {destination}",
+                             fix="delete the existing entry or choose another destination", where=where)
+        if len(table.entries) >= MAX_CUSTOM_ROUTE_ENTRIES:
+            raise CloudError("QuotaExceeded.RouteEntry",
+                             f"{table.id} already has {MAX_CUSTOM_ROUTE_ENTRIES} custom route entries",
+                             fix="summarise routes into fewer prefixes", where=where)
+        vpc = self.vpc_of_vrouter(router_id)
+        if vpc is not None and destination.subnet_of(vpc.cidr):
+            raise CloudError("InvalidDestinationCidrBlock.InVpc",
+                             f"{destination} is inside {vpc.id}'s own CIDR {vpc.cidr}, which is a local route",
+                             fix="route only destinations outside the VPC", where=where)
+        self._check_next_hop(router_id, next_hop_type, next_hop_id, where)
+        entry = RouteEntry(destination=destination, next_hop_type=next_hop_type, next_hop_id=next_hop_id,
+                           where=where)
+        table.entries.append(entry)
+        return entry
+
+    def _check_next_hop(self, router_id: str, next_hop_type: NextHopType, next_hop_id: str, where: str) -> None:
+        if next_hop_type is NextHopType.ROUTER_INTERFACE:
+            ri = self.router_interfaces.get(next_hop_id)
+            if ri is None:
+                raise CloudError("InvalidNextHopId.NotFound", f"router interface {next_hop_id} does not exist",
+                                 fix="name one of this router's own router interfaces", where=where)
+            if ri.router_id != router_id:
+                own = ", ".join(r.id for r in self.interfaces_of(router_id)) or "none"
+                raise CloudError("InvalidNextHop.NotOwnInterface",
+                                 f"{next_hop_id} belongs to {ri.router_id}, not to {router_id} "
+                                 f"(the next hop is this router's own interface, not the peer's)",
+                                 fix=f"use one of {router_id}'s interfaces: {own}", where=where)
+            return
+        vbr = self.vbrs.get(router_id)
+        if vbr is None:
+            raise CloudError("InvalidNextHopType.NotSupported",
+                             "only a VBR can route to a physical connection",
+                             fix="use next_hop_type: RouterInterface", where=where)
+        if next_hop_id != vbr.physical_connection_id:
+            raise CloudError("InvalidNextHopId.NotFound",
+                             f"{router_id} is on physical connection {vbr.physical_connection_id}, "
+                             f"not {next_hop_id}",
+                             fix=f"use next_hop_id: {vbr.physical_connection_id}", where=where)
+
+
+def _usable_range(cidr: IPv4Network) -> tuple[IPv4Address, IPv4Address]:
+    """Instance addresses of a vSwitch: the provider reserves the first and the last three."""
+    return cidr.network_address + 1, cidr.broadcast_address - 3
+
+
+def _require_host_address(ip: IPv4Address, cidr: IPv4Network, label: str, where: str) -> None:
+    if ip not in cidr or ip in (cidr.network_address, cidr.broadcast_address):
+        raise CloudError("InvalidIpAddress.Malformed", f"{label} {ip} is not a host address of {cidr}",
+                         fix=f"choose an address between {cidr.network_address + 1} and "
+                             f"{cidr.broadcast_address - 1}", where=where)

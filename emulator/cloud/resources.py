@@ -1,0 +1,157 @@
+"""The provider's resources as plain values: what the consoles and APIs show.
+
+The control plane owns and mutates these; everything downstream (routing,
+plan) only reads them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+
+
+class RouterType(str, Enum):
+    VBR = "VBR"
+    VROUTER = "VRouter"
+
+
+class Role(str, Enum):
+    INITIATOR = "InitiatingSide"
+    ACCEPTOR = "AcceptingSide"
+
+
+class RIStatus(str, Enum):
+    IDLE = "Idle"
+    CONNECTING = "Connecting"
+    ACTIVE = "Active"
+    INACTIVE = "Inactive"
+
+
+class NextHopType(str, Enum):
+    ROUTER_INTERFACE = "RouterInterface"
+    PHYSICAL_CONNECTION = "PhysicalConnection"
+
+
+@dataclass
+class RouteEntry:
+    destination: IPv4Network
+    next_hop_type: NextHopType
+    next_hop_id: str
+    where: str = ""
+
+
+@dataclass
+class RouteTable:
+    id: str
+    router_id: str
+    entries: list[RouteEntry] = field(default_factory=list)
+
+
+@dataclass
+class Instance:
+    id: str
+    vswitch_id: str
+    ip: IPv4Address
+    name: str = ""
+
+
+@dataclass
+class VSwitch:
+    id: str
+    vpc_id: str
+    cidr: IPv4Network
+    zone: str
+    instances: dict[str, Instance] = field(default_factory=dict)
+
+    @property
+    def gateway(self) -> IPv4Interface:
+        """The vSwitch gateway: the provider uses the last usable address but two (x.x.x.253 in a /24)."""
+        return IPv4Interface(f"{self.cidr.broadcast_address - 2}/{self.cidr.prefixlen}")
+
+
+@dataclass
+class Vpc:
+    id: str
+    account: str
+    name: str
+    region: str
+    cidr: IPv4Network
+    vrouter_id: str
+    route_table: RouteTable
+    vswitches: dict[str, VSwitch] = field(default_factory=dict)
+
+
+@dataclass
+class PhysicalConnection:
+    id: str
+    account: str
+    name: str
+    access_point: str
+    bandwidth_mbps: int
+    status: str = "Enabled"
+
+
+@dataclass
+class Vbr:
+    id: str
+    account: str
+    name: str
+    physical_connection_id: str
+    vlan_id: int
+    local_gateway: IPv4Interface
+    peer_gateway: IPv4Interface
+    route_table: RouteTable
+
+
+@dataclass
+class RouterInterface:
+    id: str
+    account: str
+    router_type: RouterType
+    router_id: str
+    role: Role
+    spec: str
+    opposite_account: str
+    opposite_router_type: RouterType
+    opposite_router_id: str
+    opposite_interface_id: str
+    status: RIStatus = RIStatus.IDLE
+    history: list[RIStatus] = field(default_factory=lambda: [RIStatus.IDLE])
+    bandwidth_mbps: int = 0  # set on connection for the accepting side
+
+    @property
+    def carries_traffic(self) -> bool:
+        return self.status is RIStatus.ACTIVE
+
+
+@dataclass
+class StaticRoute:
+    destination: IPv4Network
+    next_hop: IPv4Address
+
+
+@dataclass
+class IdcServer:
+    id: str
+    ip: IPv4Interface
+    gateway: IPv4Address
+
+
+@dataclass
+class IdcSubnet:
+    cidr: IPv4Network
+    gateway: IPv4Interface
+    servers: list[IdcServer] = field(default_factory=list)
+
+
+@dataclass
+class Idc:
+    """The customer's data centre: servers and the access device that ends the leased line."""
+
+    id: str
+    name: str
+    cidr: IPv4Network
+    device_id: str
+    subnets: list[IdcSubnet] = field(default_factory=list)
+    static_routes: list[StaticRoute] = field(default_factory=list)

@@ -1,0 +1,247 @@
+"""Turn the layer-3 network into a build plan: Linux names, MACs, port numbers, datapath IDs.
+
+The plan is pure and serialisable (JSON): the runtime replays it with Mininet
+and the controller reads it to program every OpenFlow bridge. Cloud IDs such as
+vbr-12345678 are too long for Linux (15 characters), so nodes get short names
+(cevbr1) and every report shows both.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from ipaddress import IPv4Network
+from typing import Any
+
+from emulator.errors import EmulatorError
+from emulator.routing.model import LinkKind, Network, Node, NodeKind
+from emulator.routing.reachability import neighbour, neighbours
+
+NAME_PREFIX = "ce"          # every node, and so every interface and bridge, the emulator creates
+LINUX_NAME_MAX = 15
+
+_SHORT = {"IDC server": "srv", "ECS instance": "ecs", "access device": "cpe", "access point": "ap",
+          "VBR": "vbr", "VRouter": "vr"}
+
+
+@dataclass(frozen=True)
+class PlanInterface:
+    name: str                 # Linux interface name, <node>-eth<port>
+    port_no: int              # OpenFlow port number on bridges
+    mac: str
+    logical: str              # the logical port it implements (ri-AAA, pc-AAA, lan0)
+    address: str | None = None
+    vlan: int | None = None
+
+
+@dataclass(frozen=True)
+class ForwardingEntry:
+    """One longest-prefix-match entry of an OpenFlow router: out port and next-hop MAC, or drop."""
+
+    prefix: str
+    port_no: int | None
+    dst_mac: str | None
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class LinuxRoute:
+    prefix: str
+    via: str
+    dev: str
+
+
+@dataclass(frozen=True)
+class LinuxBridge:
+    name: str
+    address: str
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PlanNode:
+    name: str
+    id: str
+    kind: str
+    role: str
+    label: str
+    dpid: str | None = None
+    interfaces: tuple[PlanInterface, ...] = ()
+    forwarding: tuple[ForwardingEntry, ...] = ()
+    linux_routes: tuple[LinuxRoute, ...] = ()
+    bridges: tuple[LinuxBridge, ...] = ()
+    vlan_pairs: tuple[tuple[int, int, int], ...] = ()   # access point: (customer port, trunk port, VLAN)
+
+    def interface(self, logical: str) -> PlanInterface:
+        return next(i for i in self.interfaces if i.logical == logical)
+
+
+@dataclass(frozen=True)
+class PlanLink:
+    a_node: str
+    a_intf: str
+    b_node: str
+    b_intf: str
+    kind: str
+    cloud_id: str = ""
+    bandwidth_mbps: int | None = None
+    active: bool = True
+    vlan: int | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    scenario: str
+    nodes: tuple[PlanNode, ...]
+    links: tuple[PlanLink, ...]
+    hosts: tuple[str, ...] = field(default=())     # cloud IDs of the hosts, in scenario order
+
+    def node(self, name_or_id: str) -> PlanNode:
+        return next(n for n in self.nodes if name_or_id in (n.name, n.id))
+
+    def switches(self) -> list[PlanNode]:
+        return [n for n in self.nodes if n.dpid is not None]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Plan":
+        raw = json.loads(text)
+        return cls(scenario=raw["scenario"], hosts=tuple(raw["hosts"]),
+                   nodes=tuple(_node_from(n) for n in raw["nodes"]),
+                   links=tuple(PlanLink(**link) for link in raw["links"]))
+
+
+def _node_from(raw: dict[str, Any]) -> PlanNode:
+    return PlanNode(
+        name=raw["name"], id=raw["id"], kind=raw["kind"], role=raw["role"], label=raw["label"], dpid=raw["dpid"],
+        interfaces=tuple(PlanInterface(**i) for i in raw["interfaces"]),
+        forwarding=tuple(ForwardingEntry(**f) for f in raw["forwarding"]),
+        linux_routes=tuple(LinuxRoute(**r) for r in raw["linux_routes"]),
+        bridges=tuple(LinuxBridge(name=b["name"], address=b["address"], members=tuple(b["members"]))
+                      for b in raw["bridges"]),
+        vlan_pairs=tuple(tuple(p) for p in raw["vlan_pairs"]))  # type: ignore[misc]
+
+
+def mac_for(node_index: int, port_no: int) -> str:
+    """Locally administered, unique per (node, port), stable across runs."""
+    return f"02:ce:{node_index >> 8 & 0xff:02x}:{node_index & 0xff:02x}:{port_no >> 8 & 0xff:02x}:{port_no & 0xff:02x}"
+
+
+def dpid_for(node_index: int) -> str:
+    return f"ce{node_index:014x}"
+
+
+def make_plan(network: Network, scenario: str) -> Plan:
+    names: dict[str, str] = {}
+    counters: dict[str, int] = {}
+    for node in network.nodes.values():
+        short = _SHORT[node.role]
+        counters[short] = counters.get(short, 0) + 1
+        names[node.id] = f"{NAME_PREFIX}{short}{counters[short]}"
+
+    # Port numbers and interface names: one interface per link end.
+    interfaces: dict[str, list[PlanInterface]] = {node_id: [] for node_id in network.nodes}
+    end_intf: dict[tuple[str, str, str], PlanInterface] = {}
+    for index, node_id in enumerate(network.nodes, start=1):
+        node = network.nodes[node_id]
+        for port in node.ports:
+            for link in network.links_at(node_id, port.name):
+                port_no = len(interfaces[node_id]) + 1
+                intf = PlanInterface(name=f"{names[node_id]}-eth{port_no}", port_no=port_no, mac=mac_for(index, port_no),
+                                     logical=port.name, address=str(port.address) if port.address else None,
+                                     vlan=port.vlan)
+                if len(intf.name) > LINUX_NAME_MAX:
+                    raise EmulatorError(f"interface name {intf.name} is longer than {LINUX_NAME_MAX} characters",
+                                        fix="the scenario has too many nodes of one kind")
+                interfaces[node_id].append(intf)
+                end_intf[(node_id, port.name, link.id)] = intf
+
+    links = []
+    for link in network.links:
+        a = end_intf[(link.a[0], link.a[1], link.id)]
+        b = end_intf[(link.b[0], link.b[1], link.id)]
+        links.append(PlanLink(a_node=names[link.a[0]], a_intf=a.name, b_node=names[link.b[0]], b_intf=b.name,
+                              kind=link.kind.value, cloud_id=link.cloud_id, bandwidth_mbps=link.bandwidth_mbps,
+                              active=link.active, vlan=link.vlan))
+
+    nodes = []
+    for index, (node_id, node) in enumerate(network.nodes.items(), start=1):
+        mine = interfaces[node_id]
+        if node.kind in (NodeKind.CLOUD_ROUTER, NodeKind.ACCESS_POINT):
+            vlan_pairs = tuple((_port_no(mine, cust), _port_no(mine, trunk), vlan)
+                               for cust, trunk, vlan in node.vlan_pairs)
+            forwarding = _forwarding(network, node, mine, end_intf) if node.kind is NodeKind.CLOUD_ROUTER else ()
+            nodes.append(PlanNode(name=names[node_id], id=node_id, kind=node.kind.value, role=node.role,
+                                  label=node.label, dpid=dpid_for(index), interfaces=tuple(mine),
+                                  forwarding=forwarding, vlan_pairs=vlan_pairs))
+        else:
+            bridges, routes = _linux_config(node, mine)
+            nodes.append(PlanNode(name=names[node_id], id=node_id, kind=node.kind.value, role=node.role,
+                                  label=node.label, interfaces=tuple(mine), linux_routes=routes, bridges=bridges))
+    return Plan(scenario=scenario, nodes=tuple(nodes), links=tuple(links), hosts=network.hosts)
+
+
+def _port_no(interfaces: list[PlanInterface], logical: str) -> int:
+    return next(i.port_no for i in interfaces if i.logical == logical)
+
+
+def _linux_config(node: Node, mine: list[PlanInterface]) -> tuple[tuple[LinuxBridge, ...], tuple[LinuxRoute, ...]]:
+    """Bridges for logical ports with several links (an IDC LAN), and routes by device name."""
+    bridges = []
+    device_of: dict[str, str] = {}
+    for port in node.ports:
+        members = [i.name for i in mine if i.logical == port.name]
+        if len(members) > 1:
+            bridge = LinuxBridge(name=f"br{len(bridges)}", address=str(port.address), members=tuple(members))
+            bridges.append(bridge)
+            device_of[port.name] = bridge.name
+        elif members:
+            device_of[port.name] = members[0]
+    routes = tuple(LinuxRoute(prefix=str(r.prefix), via=str(r.next_hop), dev=device_of[r.port])
+                   for r in node.routes if r.next_hop is not None and r.port in device_of)
+    return tuple(bridges), routes
+
+
+def _forwarding(network: Network, node: Node, mine: list[PlanInterface],
+                end_intf: dict[tuple[str, str, str], PlanInterface]) -> tuple[ForwardingEntry, ...]:
+    """Resolve each route to (out port, next-hop MAC) with the MACs the plan assigned; unusable routes drop."""
+
+    def resolve(port_name: str, ip) -> tuple[int, str] | None:
+        found = neighbour(network, node.id, port_name, ip)
+        if found is None:
+            return None
+        (far_node, far_port), _links = found
+        link_ids = [link.id for link in network.links_at(far_node, far_port)]
+        far = end_intf[(far_node, far_port, link_ids[0])]
+        return _port_no(mine, port_name), far.mac
+
+    entries: dict[IPv4Network, ForwardingEntry] = {}
+
+    def add(prefix: IPv4Network, resolved: tuple[int, str] | None, why: str) -> None:
+        if prefix in entries:
+            return
+        port_no, mac = resolved if resolved else (None, None)
+        entries[prefix] = ForwardingEntry(prefix=str(prefix), port_no=port_no, dst_mac=mac, why=why)
+
+    for route in node.routes:
+        if route.kind == "connected" and route.port is not None:
+            for (far_node, far_port), _links in neighbours(network, node.id, route.port):
+                address = network.nodes[far_node].port(far_port).address
+                if address is not None:
+                    add(IPv4Network(f"{address.ip}/32"), resolve(route.port, address.ip), f"neighbour on {route.port}")
+            add(route.prefix, None, f"connected {route.port}, no other neighbour")
+        elif route.port is None or not route.usable:
+            add(route.prefix, None, f"{route.kind} {route.target}: " + ("not active" if not route.usable else "local"))
+        else:
+            target = route.next_hop or route.prefix.network_address
+            resolved = resolve(route.port, target)
+            add(route.prefix, resolved, f"{route.kind} -> {route.target}" if resolved else "next hop not found")
+    return tuple(entries.values())
+
+
+def describe_link_kind(kind: str) -> str:
+    return {LinkKind.LEASED_LINE.value: "leased line", LinkKind.LEASED_LINE_TRUNK.value: "leased line (802.1Q trunk)",
+            LinkKind.ROUTER_INTERFACE.value: "router interface pair", LinkKind.VSWITCH.value: "vSwitch",
+            LinkKind.LAN.value: "IDC LAN"}[kind]

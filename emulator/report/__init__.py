@@ -1,0 +1,1 @@
+"""Reports for a person (terminal, with rich) and for a machine (JSON)."""

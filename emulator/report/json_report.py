@@ -1,0 +1,33 @@
+"""The machine-readable report: scenario, passed, environment, checks (see docs/report-format.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from emulator.runner import RunOutcome
+
+REPORT_VERSION = 1
+
+
+def build(outcome: RunOutcome) -> dict[str, Any]:
+    prepared = outcome.prepared
+    return {
+        "report_version": REPORT_VERSION,
+        "scenario": prepared.scenario.name,
+        "title": prepared.scenario.title,
+        "passed": outcome.passed,
+        "environment": outcome.environment.to_json(),
+        "notes": outcome.notes,
+        "nodes": [{"name": n.name, "id": n.id, "role": n.role} for n in prepared.plan.nodes],
+        "steps": list(prepared.scenario.steps),
+        "checks": [check.to_json() for check in outcome.checks],
+        "timings_s": {k: round(v, 3) for k, v in outcome.timings.items()},
+        "cleanup": outcome.cleanup,
+    }
+
+
+def write(outcome: RunOutcome, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(build(outcome), indent=2) + "\n")

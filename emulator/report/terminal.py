@@ -1,0 +1,115 @@
+"""The summary a person reads: the tutorial's steps, the nodes, and each check with its result."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from emulator.plan import Plan
+from emulator.routing.reachability import PairResult
+from emulator.runner import Prepared, RunOutcome
+from emulator.scenario import Scenario
+
+
+def _mark(ok: bool) -> str:
+    return "[green]PASS[/green]" if ok else "[red]FAIL[/red]"
+
+
+def show_steps(console: Console, scenario: Scenario) -> None:
+    console.print(f"[bold]{scenario.title or scenario.name}[/bold]")
+    if scenario.reference:
+        console.print(f"[dim]{scenario.reference}[/dim]")
+    for number, step in enumerate(scenario.steps, start=1):
+        console.print(f"  {number:2}. {step}")
+
+
+def nodes_table(plan: Plan) -> Table:
+    table = Table(title="Nodes (Linux name <-> cloud ID)", title_justify="left")
+    for column in ("node", "cloud ID", "role", "addresses"):
+        table.add_column(column)
+    for node in plan.nodes:
+        addresses = ", ".join(i.address for i in node.interfaces if i.address)
+        table.add_row(node.name, node.id, node.role, addresses)
+    return table
+
+
+def forwarding_tables(plan: Plan) -> list[Table]:
+    tables = []
+    for node in plan.nodes:
+        if not node.forwarding and not node.linux_routes:
+            continue
+        table = Table(title=f"{node.id} ({node.name}, {node.role})", title_justify="left")
+        for column in ("destination", "out port", "next-hop MAC / via", "why"):
+            table.add_column(column)
+        ports = {i.port_no: i for i in node.interfaces}
+        for entry in node.forwarding:
+            port = f"{entry.port_no} ({ports[entry.port_no].logical})" if entry.port_no else "drop"
+            table.add_row(entry.prefix, port, entry.dst_mac or "-", entry.why)
+        for route in node.linux_routes:
+            table.add_row(route.prefix, route.dev, route.via, "ip route")
+        tables.append(table)
+    return tables
+
+
+def expected_table(hosts: tuple[str, ...], expected: dict[tuple[str, str], PairResult]) -> Table:
+    table = Table(title="Expected reachability (row pings column)", title_justify="left")
+    table.add_column("from \\ to")
+    for host in hosts:
+        table.add_column(host)
+    for src in hosts:
+        row = []
+        for dst in hosts:
+            if src == dst:
+                row.append("-")
+            else:
+                result = expected[(src, dst)]
+                row.append("yes" if result.reachable else f"no ({result.explanation.code})"
+                           if result.explanation else "no")
+        table.add_row(src, *row)
+    return table
+
+
+def show_plan(console: Console, prepared: Prepared) -> None:
+    show_steps(console, prepared.scenario)
+    console.print(nodes_table(prepared.plan))
+    for table in forwarding_tables(prepared.plan):
+        console.print(table)
+    console.print(expected_table(prepared.network.hosts, prepared.expected))
+
+
+def show_outcome(console: Console, outcome: RunOutcome) -> None:
+    console.print(nodes_table(outcome.prepared.plan))
+    table = Table(title="Checks", title_justify="left")
+    for column in ("check", "from", "to", "result", "details"):
+        table.add_column(column)
+    for check in outcome.checks:
+        d = check.detail
+        if check.kind == "ping":
+            details = (f"reachable={'yes' if d['reachable'] else 'no'} expected={'yes' if d['expected'] else 'no'}"
+                       f" ({d['replies']}/{d['sent']} replies)")
+            if d.get("stated_expectation") is not None:
+                details += f", scenario says {'yes' if d['stated_expectation'] else 'no'}"
+            if check.explanation:
+                details += f"\n{check.explanation['code']}: {check.explanation['message']}"
+        elif check.kind == "traceroute":
+            details = "hops " + " > ".join(h or "*" for h in d["hops"])
+            if not check.passed:
+                details += "\nexpected " + " > ".join(d["expected_hops"])
+            if d.get("error"):
+                details += f"\n{d['error']}"
+        else:
+            details = (f"{d['protocol'].upper()} {d['measured_mbps']} Mbit/s measured, "
+                       f"{d['configured_mbps']} Mbit/s configured bottleneck")
+            if d.get("ratio") is not None:
+                details += f" ({d['ratio']:.0%})"
+            if d.get("error"):
+                details += f"\n{d['error']}"
+        table.add_row(check.kind, check.src, check.dst, _mark(check.passed), details)
+    console.print(table)
+    timings = ", ".join(f"{k} {v:.1f}" for k, v in outcome.timings.items())
+    console.print(f"[dim]timings (s): {timings}; cleanup: {outcome.cleanup}[/dim]")
+    failed = [c for c in outcome.checks if not c.passed]
+    if outcome.passed:
+        console.print(f"[bold green]all {len(outcome.checks)} checks passed[/bold green]")
+    else:
+        console.print(f"[bold red]{len(failed)} of {len(outcome.checks)} checks failed[/bold red]")

@@ -1,0 +1,107 @@
+"""The layer-3 picture of a scenario: nodes, ports, links and forwarding tables.
+
+Plain frozen values derived from the control plane's state. A VBR, a VRouter
+and (later) a border gateway are all CLOUD_ROUTER nodes that differ only in the
+routes their rules produce; hosts and the customer's device are Linux nodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+
+
+class NodeKind(str, Enum):
+    HOST = "host"                    # IDC server or ECS instance
+    LINUX_ROUTER = "linux_router"    # the customer's access device
+    CLOUD_ROUTER = "cloud_router"    # VBR, VRouter: an OpenFlow router
+    ACCESS_POINT = "access_point"    # where the leased line lands: adds the VBR's VLAN tag
+
+
+class LinkKind(str, Enum):
+    LAN = "lan"
+    LEASED_LINE = "leased_line"            # customer device <-> access point, shaped to the line's bandwidth
+    LEASED_LINE_TRUNK = "leased_line_trunk"  # access point <-> VBR, 802.1Q tagged
+    ROUTER_INTERFACE = "router_interface"  # a connected pair of router interfaces, shaped to the spec
+    VSWITCH = "vswitch"                    # instance <-> its VRouter
+
+
+@dataclass(frozen=True)
+class Port:
+    name: str                          # unique within its node, e.g. "ri-AAA", "pc-AAA", "i-vpcb-1"
+    address: IPv4Interface | None = None
+    vlan: int | None = None            # 802.1Q tag this port's frames carry on the wire
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Route:
+    prefix: IPv4Network
+    port: str | None                   # out port; None: local destination without a port (dropped)
+    next_hop: IPv4Address | None       # None: the destination itself is on the link
+    kind: str                          # connected, local, host, default, static, custom
+    target: str = ""                   # what the user named: ri-BBB, pc-AAA, vsw-..., a gateway
+    usable: bool = True                # False while the router interface is not Active
+    table: str = ""
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str                            # the cloud or scenario ID (vbr-12345678, i-vpcb-1)
+    kind: NodeKind
+    role: str                          # VBR, VRouter, ECS instance, IDC server, access device, access point
+    label: str
+    account: str = ""
+    ports: tuple[Port, ...] = ()
+    routes: tuple[Route, ...] = ()
+    vlan_pairs: tuple[tuple[str, str, int], ...] = ()  # access point: (customer port, trunk port, VLAN)
+
+    def port(self, name: str) -> Port:
+        return next(p for p in self.ports if p.name == name)
+
+    def owns(self, ip: IPv4Address) -> bool:
+        return any(p.address is not None and p.address.ip == ip for p in self.ports)
+
+
+@dataclass(frozen=True)
+class Link:
+    id: str
+    kind: LinkKind
+    a: tuple[str, str]                 # (node id, port name)
+    b: tuple[str, str]
+    bandwidth_mbps: int | None = None
+    active: bool = True
+    cloud_id: str = ""                 # pc-AAA, ri-AAA/ri-BBB
+    vlan: int | None = None
+
+    def other_end(self, node: str, port: str) -> tuple[str, str] | None:
+        if self.a == (node, port):
+            return self.b
+        if self.b == (node, port):
+            return self.a
+        return None
+
+
+@dataclass(frozen=True)
+class Network:
+    nodes: dict[str, Node]
+    links: tuple[Link, ...]
+    hosts: tuple[str, ...] = field(default=())
+
+    def links_at(self, node: str, port: str) -> list[Link]:
+        return [link for link in self.links if link.other_end(node, port) is not None]
+
+    def address_of(self, host: str) -> IPv4Address:
+        node = self.nodes[host]
+        address = next(p.address for p in node.ports if p.address is not None)
+        return address.ip
+
+
+def longest_match(routes: tuple[Route, ...], destination: IPv4Address) -> Route | None:
+    """The route with the longest prefix containing `destination` (first one on ties)."""
+    best: Route | None = None
+    for route in routes:
+        if destination in route.prefix and (best is None or route.prefix.prefixlen > best.prefix.prefixlen):
+            best = route
+    return best

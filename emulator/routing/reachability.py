@@ -1,0 +1,162 @@
+"""Walk the forwarding tables hop by hop: the expected path, or where and why it breaks.
+
+Reason codes follow cloud reachability analyzers: NO_ROUTE, INTERFACE_NOT_ACTIVE,
+BLACKHOLE, LOOP, NO_RETURN_ROUTE. The same walk gives the expected traceroute
+hops (each router answers from the address of the port the probe came in on).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+
+from emulator.routing.model import Link, Network, NodeKind, longest_match
+
+MAX_HOPS = 32
+
+
+@dataclass(frozen=True)
+class Hop:
+    node: str
+    ingress: IPv4Address | None    # address of the port the packet entered by (None at the source)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    reached: bool
+    hops: tuple[Hop, ...]
+    links: tuple[Link, ...] = ()
+    code: str = "REACHABLE"
+    hop: str = ""                  # node where the path breaks
+    message: str = ""
+    fix: str = ""
+
+
+@dataclass(frozen=True)
+class PairResult:
+    src: str
+    dst: str
+    reachable: bool
+    forward: Verdict
+    back: Verdict | None = None
+    explanation: Verdict | None = field(default=None)
+
+
+def neighbours(network: Network, node: str, port: str) -> list[tuple[tuple[str, str], tuple[Link, ...]]]:
+    """The (node, port) ends on the wire behind `port`, crossing access points (layer 2),
+    each with the links crossed to reach it."""
+    ends: list[tuple[tuple[str, str], tuple[Link, ...]]] = []
+    for link in network.links_at(node, port):
+        other = link.other_end(node, port)
+        assert other is not None
+        other_node = network.nodes[other[0]]
+        if other_node.kind is not NodeKind.ACCESS_POINT:
+            ends.append((other, (link,)))
+            continue
+        for customer, trunk, _vlan in other_node.vlan_pairs:
+            if other[1] in (customer, trunk):
+                far = trunk if other[1] == customer else customer
+                ends += [(end, (link, *via)) for end, via in neighbours(network, other_node.id, far)]
+    return ends
+
+
+def neighbour(network: Network, node: str, port: str,
+              ip: IPv4Address) -> tuple[tuple[str, str], tuple[Link, ...]] | None:
+    """The (node, port) that owns `ip` on the wire behind `port`, and the links to it."""
+    for end, via in neighbours(network, node, port):
+        address = network.nodes[end[0]].port(end[1]).address
+        if address is not None and address.ip == ip:
+            return end, via
+    return None
+
+
+def _link_active(network: Network, node: str, port: str) -> bool:
+    return all(link.active for link in network.links_at(node, port))
+
+
+def trace(network: Network, src: str, dst_ip: IPv4Address) -> Verdict:
+    """Follow a packet from host `src` to `dst_ip`."""
+    hops: list[Hop] = [Hop(src, None)]
+    links: list[Link] = []
+    current = src
+    seen: set[str] = set()
+    while True:
+        node = network.nodes[current]
+        if node.owns(dst_ip):
+            return Verdict(True, tuple(hops), tuple(links))
+        if current in seen or len(hops) > MAX_HOPS:
+            return Verdict(False, tuple(hops), tuple(links), "LOOP", current,
+                           f"the packet to {dst_ip} comes back to {current}: the routes form a loop",
+                           f"check the route entries for {dst_ip} on the routers of this path")
+        seen.add(current)
+        route = longest_match(node.routes, dst_ip)
+        if route is None:
+            table = next((r.table for r in node.routes if r.table), "") or f"{current}'s routing table"
+            return Verdict(False, tuple(hops), tuple(links), "NO_ROUTE", current,
+                           f"{node.role} {current}: no route to {dst_ip} in {table}",
+                           _no_route_fix(network, current, dst_ip, table))
+        if not route.usable:
+            return Verdict(False, tuple(hops), tuple(links), "INTERFACE_NOT_ACTIVE", current,
+                           f"{node.role} {current}: the route {route.prefix} -> {route.target} uses a router "
+                           f"interface that is not Active",
+                           f"activate {route.target} (and its peer)")
+        if route.port is None:
+            return Verdict(False, tuple(hops), tuple(links), "BLACKHOLE", current,
+                           f"{node.role} {current}: {dst_ip} is inside {route.prefix} ({route.target}) "
+                           f"but no instance has that address",
+                           f"send to an existing instance of {route.target}")
+        if not _link_active(network, current, route.port):
+            return Verdict(False, tuple(hops), tuple(links), "INTERFACE_NOT_ACTIVE", current,
+                           f"{node.role} {current}: the link behind {route.port} is not Active",
+                           f"activate {route.port}")
+        gateway = route.next_hop or dst_ip
+        found = neighbour(network, current, route.port, gateway)
+        if found is None:
+            return Verdict(False, tuple(hops), tuple(links), "BLACKHOLE", current,
+                           f"{node.role} {current}: next hop {gateway} for {route.prefix} is not on the link "
+                           f"behind {route.port}",
+                           f"point the route at an address reachable on {route.port}")
+        (next_node, next_port), via = found
+        links += via
+        address = network.nodes[next_node].port(next_port).address
+        hops.append(Hop(next_node, address.ip if address else None))
+        current = next_node
+
+
+def _no_route_fix(network: Network, node_id: str, dst_ip: IPv4Address, table: str) -> str:
+    node = network.nodes[node_id]
+    if node.kind is NodeKind.CLOUD_ROUTER:
+        towards = [r.target for r in node.routes if r.kind == "custom"]
+        via = f" -> {towards[0]}" if towards else ""
+        return f"add a route entry for a prefix containing {dst_ip}{via} to {node_id}'s route table {table}"
+    return f"add a route to {dst_ip} on {node_id}"
+
+
+def evaluate(network: Network, src: str, dst: str) -> PairResult:
+    """Can `src` ping `dst`? Needs the request to arrive and the reply to come back."""
+    forward = trace(network, src, network.address_of(dst))
+    if not forward.reached:
+        return PairResult(src, dst, False, forward, None, forward)
+    back = trace(network, dst, network.address_of(src))
+    if not back.reached:
+        explanation = Verdict(False, back.hops, back.links, "NO_RETURN_ROUTE", back.hop,
+                              f"the request arrives, but the reply is lost: {back.message}", back.fix)
+        return PairResult(src, dst, False, forward, back, explanation)
+    return PairResult(src, dst, True, forward, back)
+
+
+def expected_matrix(network: Network) -> dict[tuple[str, str], PairResult]:
+    return {(src, dst): evaluate(network, src, dst)
+            for src in network.hosts for dst in network.hosts if src != dst}
+
+
+def expected_hops(network: Network, src: str, dst: str) -> list[IPv4Address]:
+    """Addresses a traceroute from `src` to `dst` shows: each router's ingress address, then `dst`."""
+    verdict = trace(network, src, network.address_of(dst))
+    return [hop.ingress for hop in verdict.hops[1:] if hop.ingress is not None]
+
+
+def bottleneck_mbps(verdict: Verdict) -> int | None:
+    """The lowest bandwidth configured on the links of a path (None: nothing shaped)."""
+    rates = [link.bandwidth_mbps for link in verdict.links if link.bandwidth_mbps]
+    return min(rates) if rates else None

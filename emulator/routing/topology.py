@@ -1,0 +1,209 @@
+"""Derive the layer-3 network (nodes, links, forwarding tables) from the control plane's state.
+
+The rules that make a VBR and a VRouter different live here as route
+derivation; the result is one `Network` that the reachability walk, the plan
+and the controller all read.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Interface, IPv4Network
+
+from emulator.cloud.control_plane import ControlPlane
+from emulator.cloud.resources import NextHopType, RIStatus, Role, RouterInterface, RouteTable
+from emulator.errors import CloudError
+from emulator.routing.model import Link, LinkKind, Network, Node, NodeKind, Port, Route
+
+# Router interfaces have no user-visible addresses; the emulator numbers each
+# connected pair from this carrier-grade NAT block (the provider uses it
+# internally too), skipping anything the scenario itself uses.
+INTERCONNECT_POOL = IPv4Network("100.64.0.0/10")
+
+DEFAULT = IPv4Network("0.0.0.0/0")
+
+
+def build_network(cloud: ControlPlane) -> Network:
+    builder = _Builder(cloud)
+    return builder.build()
+
+
+def access_point_id(pc_id: str) -> str:
+    return f"{pc_id}@ap"
+
+
+class _Builder:
+    def __init__(self, cloud: ControlPlane) -> None:
+        self.cloud = cloud
+        self.ports: dict[str, list[Port]] = {}
+        self.routes: dict[str, list[Route]] = {}
+        self.links: list[Link] = []
+        self.nodes: dict[str, Node] = {}
+        self.pairs: list[tuple[RouterInterface, RouterInterface, IPv4Interface, IPv4Interface]] = []
+
+    def build(self) -> Network:
+        hosts: list[str] = []
+        for idc in self.cloud.idcs.values():
+            hosts += self._idc(idc.id)
+        for vpc in self.cloud.vpcs.values():
+            hosts += self._vpc(vpc.id)
+        for vbr in self.cloud.vbrs.values():
+            self._vbr(vbr.id)
+        self._router_interface_links()
+        for vbr in self.cloud.vbrs.values():
+            self._custom_routes(vbr.id, vbr.route_table)
+        for vpc in self.cloud.vpcs.values():
+            self._custom_routes(vpc.vrouter_id, vpc.route_table)
+        final = {
+            node_id: Node(id=node.id, kind=node.kind, role=node.role, label=node.label, account=node.account,
+                          ports=tuple(self.ports.get(node_id, ())), routes=tuple(self.routes.get(node_id, ())),
+                          vlan_pairs=node.vlan_pairs)
+            for node_id, node in self.nodes.items()
+        }
+        return Network(nodes=final, links=tuple(self.links), hosts=tuple(hosts))
+
+    # ----- helpers ---------------------------------------------------------------------------
+
+    def _node(self, node: Node) -> None:
+        self.nodes[node.id] = node
+        self.ports.setdefault(node.id, [])
+        self.routes.setdefault(node.id, [])
+
+    def _port(self, node_id: str, port: Port) -> Port:
+        self.ports[node_id].append(port)
+        return port
+
+    def _route(self, node_id: str, route: Route) -> None:
+        self.routes[node_id].append(route)
+
+    def _connected(self, node_id: str, port: Port, table: str = "") -> None:
+        assert port.address is not None
+        self._route(node_id, Route(prefix=port.address.network, port=port.name, next_hop=None, kind="connected",
+                                   target=port.name, table=table))
+
+    # ----- the customer side -----------------------------------------------------------------
+
+    def _idc(self, idc_id: str) -> list[str]:
+        idc = self.cloud.idcs[idc_id]
+        device = idc.device_id
+        self._node(Node(id=device, kind=NodeKind.LINUX_ROUTER, role="access device", label=f"{idc.name} access device"))
+        hosts = []
+        for index, subnet in enumerate(idc.subnets):
+            lan = self._port(device, Port(name=f"lan{index}", address=subnet.gateway, label=f"LAN {subnet.cidr}"))
+            self._connected(device, lan)
+            for server in subnet.servers:
+                self._host(server.id, "IDC server", server.ip, subnet.gateway.ip, "")
+                self.links.append(Link(id=f"{server.id}~{device}", kind=LinkKind.LAN, a=(server.id, "eth"),
+                                       b=(device, lan.name)))
+                hosts.append(server.id)
+        for pc in self.cloud.physical_connections.values():
+            for vbr in self.cloud.vbrs.values():
+                if vbr.physical_connection_id != pc.id:
+                    continue
+                ap = access_point_id(pc.id)
+                if ap not in self.nodes:
+                    self._node(Node(id=ap, kind=NodeKind.ACCESS_POINT, role="access point",
+                                    label=f"access point {pc.access_point}", account=pc.account))
+                line = self._port(device, Port(name=f"{pc.id}.{vbr.vlan_id}", address=vbr.peer_gateway,
+                                               label=f"leased line {pc.id} VLAN {vbr.vlan_id}"))
+                self._connected(device, line)
+                customer = self._port(ap, Port(name=f"cust.{vbr.vlan_id}", label=f"customer side, VLAN {vbr.vlan_id}"))
+                trunk = self._port(ap, Port(name=f"trunk.{vbr.id}", vlan=vbr.vlan_id, label=f"towards {vbr.id}"))
+                node = self.nodes[ap]
+                self.nodes[ap] = Node(id=node.id, kind=node.kind, role=node.role, label=node.label,
+                                      account=node.account,
+                                      vlan_pairs=node.vlan_pairs + ((customer.name, trunk.name, vbr.vlan_id),))
+                self.links.append(Link(id=f"{pc.id}:{vbr.vlan_id}", kind=LinkKind.LEASED_LINE, a=(device, line.name),
+                                       b=(ap, customer.name), bandwidth_mbps=pc.bandwidth_mbps, cloud_id=pc.id))
+                self.links.append(Link(id=f"{pc.id}:{vbr.id}", kind=LinkKind.LEASED_LINE_TRUNK, a=(ap, trunk.name),
+                                       b=(vbr.id, pc.id), cloud_id=pc.id, vlan=vbr.vlan_id))
+        for static in idc.static_routes:
+            port = next((p for p in self.ports[device] if p.address and static.next_hop in p.address.network), None)
+            if port is None:
+                raise CloudError("InvalidNextHop.Unreachable",
+                                 f"the access device's route {static.destination} -> {static.next_hop}: "
+                                 f"{static.next_hop} is on none of its links",
+                                 fix="use the VBR's side of the leased line (its local gateway IP) as next hop")
+            self._route(device, Route(prefix=static.destination, port=port.name, next_hop=static.next_hop,
+                                      kind="static", target=str(static.next_hop)))
+        return hosts
+
+    def _host(self, host_id: str, role: str, address: IPv4Interface, gateway, account: str) -> None:
+        self._node(Node(id=host_id, kind=NodeKind.HOST, role=role, label=host_id, account=account))
+        port = self._port(host_id, Port(name="eth", address=address))
+        self._connected(host_id, port)
+        self._route(host_id, Route(prefix=DEFAULT, port="eth", next_hop=gateway, kind="default", target=str(gateway)))
+
+    # ----- the cloud side --------------------------------------------------------------------
+
+    def _vpc(self, vpc_id: str) -> list[str]:
+        vpc = self.cloud.vpcs[vpc_id]
+        router = vpc.vrouter_id
+        self._node(Node(id=router, kind=NodeKind.CLOUD_ROUTER, role="VRouter", label=f"VRouter of {vpc.name or vpc.id}",
+                        account=vpc.account))
+        hosts = []
+        for vswitch in vpc.vswitches.values():
+            self._route(router, Route(prefix=vswitch.cidr, port=None, next_hop=None, kind="local",
+                                      target=vswitch.id, table=vpc.route_table.id))
+            for instance in vswitch.instances.values():
+                port = self._port(router, Port(name=instance.id, address=vswitch.gateway,
+                                               label=f"{vswitch.id} gateway for {instance.id}"))
+                self._route(router, Route(prefix=IPv4Network(f"{instance.ip}/32"), port=port.name, next_hop=None,
+                                          kind="host", target=vswitch.id, table=vpc.route_table.id))
+                self._host(instance.id, "ECS instance", IPv4Interface(f"{instance.ip}/{vswitch.cidr.prefixlen}"),
+                           vswitch.gateway.ip, vpc.account)
+                self.links.append(Link(id=f"{instance.id}~{router}", kind=LinkKind.VSWITCH, a=(instance.id, "eth"),
+                                       b=(router, port.name), cloud_id=vswitch.id))
+                hosts.append(instance.id)
+        return hosts
+
+    def _vbr(self, vbr_id: str) -> None:
+        vbr = self.cloud.vbrs[vbr_id]
+        self._node(Node(id=vbr.id, kind=NodeKind.CLOUD_ROUTER, role="VBR", label=f"VBR {vbr.name or vbr.id}",
+                        account=vbr.account))
+        port = self._port(vbr.id, Port(name=vbr.physical_connection_id, address=vbr.local_gateway, vlan=vbr.vlan_id,
+                                       label=f"leased line {vbr.physical_connection_id} VLAN {vbr.vlan_id}"))
+        self._connected(vbr.id, port, vbr.route_table.id)
+
+    def _router_interface_links(self) -> None:
+        used = [vpc.cidr for vpc in self.cloud.vpcs.values()] + [idc.cidr for idc in self.cloud.idcs.values()]
+        used += [vbr.local_gateway.network for vbr in self.cloud.vbrs.values()]
+        free = (net for net in INTERCONNECT_POOL.subnets(new_prefix=30) if not any(net.overlaps(u) for u in used))
+        for ri in self.cloud.router_interfaces.values():
+            if ri.role is not Role.INITIATOR or ri.status is RIStatus.IDLE:
+                continue
+            peer = self.cloud.router_interfaces[ri.opposite_interface_id]
+            subnet = next(free)
+            hosts = list(subnet.hosts())
+            mine = IPv4Interface(f"{hosts[0]}/30")
+            theirs = IPv4Interface(f"{hosts[1]}/30")
+            active = ri.status is RIStatus.ACTIVE and peer.status is RIStatus.ACTIVE
+            for side, address in ((ri, mine), (peer, theirs)):
+                port = self._port(side.router_id, Port(name=side.id, address=address,
+                                                       label=f"router interface {side.id}"))
+                self._connected(side.router_id, port)
+            self.links.append(Link(id=f"{ri.id}/{peer.id}", kind=LinkKind.ROUTER_INTERFACE, a=(ri.router_id, ri.id),
+                                   b=(peer.router_id, peer.id), bandwidth_mbps=ri.bandwidth_mbps, active=active,
+                                   cloud_id=f"{ri.id}/{peer.id}"))
+            self.pairs.append((ri, peer, mine, theirs))
+
+    def _peer_address(self, ri_id: str):
+        for ri, peer, mine, theirs in self.pairs:
+            if ri.id == ri_id:
+                return theirs.ip, ri.status is RIStatus.ACTIVE and peer.status is RIStatus.ACTIVE
+            if peer.id == ri_id:
+                return mine.ip, ri.status is RIStatus.ACTIVE and peer.status is RIStatus.ACTIVE
+        return None, False
+
+    def _custom_routes(self, router_id: str, table: RouteTable) -> None:
+        for entry in table.entries:
+            if entry.next_hop_type is NextHopType.PHYSICAL_CONNECTION:
+                vbr = self.cloud.vbrs[router_id]
+                self._route(router_id, Route(prefix=entry.destination, port=entry.next_hop_id,
+                                             next_hop=vbr.peer_gateway.ip, kind="custom", target=entry.next_hop_id,
+                                             table=table.id))
+                continue
+            next_hop, active = self._peer_address(entry.next_hop_id)
+            self._route(router_id, Route(prefix=entry.destination, port=entry.next_hop_id if next_hop else None,
+                                         next_hop=next_hop, kind="custom", target=entry.next_hop_id, usable=active,
+                                         table=table.id))
+

@@ -1,0 +1,209 @@
+"""One run, start to end: plan -> controller -> network -> flows ready -> checks -> teardown.
+
+Teardown runs on success, failure, exception, Ctrl-C and SIGTERM alike, and a
+final sweep removes anything the emulator's marks still find.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emulator.checks import ping, throughput, traceroute
+from emulator.checks.results import CheckResult
+from emulator.errors import EmulatorError, EnvironmentProblem
+from emulator.plan import Plan, make_plan
+from emulator.routing.model import Network
+from emulator.routing.reachability import PairResult, expected_matrix
+from emulator.routing.topology import build_network
+from emulator.runtime import cleanup, environment, lock, ovs_service
+from emulator.runtime.commands import in_namespace
+from emulator.runtime.controller_process import ControllerProcess, free_port
+from emulator.runtime.network import EmulatedNetwork
+from emulator.runtime.readiness import wait_for_flows
+from emulator.scenario import Scenario
+
+Progress = Callable[[str], None]
+
+
+class Interrupted(EmulatorError):
+    """The run was stopped by a signal; teardown still happens."""
+
+
+@dataclass
+class Prepared:
+    """The pure part of a run: everything known before anything is built."""
+
+    scenario: Scenario
+    network: Network
+    plan: Plan
+    expected: dict[tuple[str, str], PairResult]
+
+
+@dataclass
+class RunOutcome:
+    prepared: Prepared
+    environment: environment.Environment
+    checks: list[CheckResult]
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    cleanup: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.checks) and all(check.passed for check in self.checks)
+
+
+def prepare(scenario: Scenario) -> Prepared:
+    network = build_network(scenario.cloud)
+    plan = make_plan(network, scenario.name)
+    return Prepared(scenario, network, plan, expected_matrix(network))
+
+
+def require_root_and_tools() -> None:
+    if os.geteuid() != 0:
+        raise EnvironmentProblem("building the network needs root (namespaces, Open vSwitch, tc)",
+                                 fix="run it with sudo, e.g. sudo .venv/bin/python -m emulator run ...")
+    missing = environment.missing_tools()
+    if missing:
+        raise EnvironmentProblem(f"missing tools: {', '.join(missing)}", fix="run `make install`")
+
+
+@contextmanager
+def signals_as_exceptions() -> Iterator[None]:
+    """SIGTERM and SIGHUP end the run like Ctrl-C does: through the teardown."""
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise Interrupted(f"stopped by {signal.Signals(signum).name}; the network was torn down")
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class Processes:
+    """Every process a check starts inside a namespace, so teardown can stop stragglers."""
+
+    def __init__(self, network: EmulatedNetwork) -> None:
+        self.network = network
+        self.started: list[subprocess.Popen[str]] = []
+
+    def spawn(self, node_name: str, argv: list[str]) -> subprocess.Popen[str]:
+        process = subprocess.Popen(in_namespace(self.network.node_pid(node_name), argv), stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        self.started.append(process)
+        return process
+
+    def stop_all(self) -> None:
+        for process in self.started:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=5)
+
+
+@dataclass
+class Live:
+    """A built network whose flows are all installed: what checks (and tests) work with."""
+
+    network: EmulatedNetwork
+    processes: Processes
+    controller: ControllerProcess
+    environment: environment.Environment
+    timings: dict[str, float]
+    cleanup: str = ""
+
+
+@contextmanager
+def live_network(prepared: Prepared, *, progress: Progress = lambda _line: None,
+                 artifacts: Path | None = None) -> Iterator[Live]:
+    """Build the network and wait for every flow; tear everything down on leaving, however it is left."""
+    require_root_and_tools()
+    started = time.monotonic()
+    timings: dict[str, float] = {}
+    with lock.exclusive("start a run"), signals_as_exceptions():
+        if not cleanup.leftovers().empty():
+            progress(f"a previous run left resources behind; cleaning them first: {cleanup.sweep().summary()}")
+        progress(f"Open vSwitch {ovs_service.ensure_running()}")
+        env = environment.detect()
+        for note in env.notes():
+            progress(f"note: {note}")
+        run_dir = lock.STATE_DIR / f"run-{os.getpid()}"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        plan_path = run_dir / "plan.json"
+        plan_path.write_text(prepared.plan.to_json())
+        controller = ControllerProcess(plan_path, run_dir / "controller.log", free_port())
+        network = EmulatedNetwork(prepared.plan, env, controller.port)
+        live = Live(network, Processes(network), controller, env, timings)
+        try:
+            controller.start()
+            progress(f"controller (os-ken) listening on 127.0.0.1:{controller.port}")
+            network.build()
+            timings["build_s"] = time.monotonic() - started
+            progress(f"network built: {len(prepared.plan.nodes)} nodes, {len(prepared.plan.links)} links")
+            counts = wait_for_flows(prepared.plan, explain=controller.log_tail)
+            timings["ready_s"] = time.monotonic() - started
+            progress(f"all flows installed ({sum(counts.values())} on {len(counts)} bridges); all checks ready")
+            yield live
+        finally:
+            live.processes.stop_all()
+            try:
+                network.stop()
+            finally:
+                controller.stop()
+                if artifacts is not None:
+                    artifacts.mkdir(parents=True, exist_ok=True)
+                    for name in ("plan.json", "controller.log"):
+                        if (run_dir / name).exists():
+                            shutil.copy(run_dir / name, artifacts / name)
+                live.cleanup = cleanup.sweep().summary()
+                timings["total_s"] = time.monotonic() - started
+
+
+def execute(prepared: Prepared, *, progress: Progress = lambda _line: None,
+            artifacts: Path | None = None) -> RunOutcome:
+    """Build the network, run every check, tear everything down."""
+    with live_network(prepared, progress=progress, artifacts=artifacts) as live:
+        checks_started = time.monotonic()
+        checks = run_checks(prepared, live.network, live.processes, progress)
+        live.timings["checks_s"] = time.monotonic() - checks_started
+    return RunOutcome(prepared, live.environment, checks, live.timings, live.environment.notes(), live.cleanup)
+
+
+def run_checks(prepared: Prepared, network: EmulatedNetwork, processes: Processes,
+               progress: Progress) -> list[CheckResult]:
+    plan, net = prepared.plan, prepared.network
+    node_name = {node.id: node.name for node in plan.nodes}
+    stated = {(e.src, e.dst): e.reachable for e in prepared.scenario.expectations}
+    pairs = [(src, dst) for src in net.hosts for dst in net.hosts if src != dst]
+    progress(f"ping matrix: {len(pairs)} pairs")
+    received = ping.ping_matrix([(node_name[s], d, str(net.address_of(d))) for s, d in pairs],
+                                lambda src, argv: processes.spawn(src, argv))
+    names_back = {v: k for k, v in node_name.items()}
+    results = []
+    for (src_name, dst), replies in received.items():
+        src = names_back[src_name]
+        results.append(ping.ping_result(src, dst, replies, prepared.expected[(src, dst)], stated.get((src, dst))))
+    for probe in prepared.scenario.traceroutes:
+        progress(f"traceroute {probe.src} -> {probe.dst}")
+        results.append(traceroute.run_traceroute(net, probe.src, probe.dst,
+                                                 lambda argv, src=probe.src: processes.spawn(node_name[src], argv)))
+    for test in prepared.scenario.throughputs:
+        directions = [(test.src, test.dst)] + ([(test.dst, test.src)] if test.both_directions else [])
+        for src, dst in directions:
+            progress(f"iperf3 {test.protocol.upper()} {src} -> {dst}, {test.duration_s} s")
+            results.append(throughput.run_throughput(
+                net, src, dst, test.duration_s,
+                lambda node_id, argv: processes.spawn(node_name[node_id], argv)))
+    return results
+

@@ -1,0 +1,82 @@
+"""What this machine can emulate: detected, never assumed.
+
+The CI machines have no openvswitch kernel module (so the userspace datapath),
+no sch_netem (no delay or loss) and no 802.1Q module (VLAN tags are added by
+the access point's OpenFlow flows instead); a stock Ubuntu kernel has all three.
+Probes run in a throwaway network namespace (`unshare --net`), so they touch
+nothing on the host.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from emulator.runtime.commands import run
+
+REQUIRED_TOOLS = ("ovs-vsctl", "ovs-ofctl", "mnexec", "tc", "ip", "ethtool", "ping", "unshare")
+
+
+@dataclass(frozen=True)
+class Environment:
+    datapath: str            # "kernel" or "user" (Open vSwitch datapath type for the bridges)
+    kernel_ovs_module: bool
+    netem: bool
+    vlan_8021q: bool
+    htb: bool
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["datapath_kind"] = "kernel" if self.datapath == "kernel" else "userspace (netdev)"
+        return data
+
+    def notes(self) -> list[str]:
+        """What is not emulated here, said once, clearly."""
+        notes = []
+        if not self.kernel_ovs_module:
+            notes.append("no openvswitch kernel module: OVS runs its userspace datapath (netdev) with offloads "
+                         "disabled; throughput through several bridges is lower than on a stock kernel")
+        if not self.netem:
+            notes.append("no sch_netem in this kernel: delay, jitter and loss are not emulated")
+        if not self.vlan_8021q:
+            notes.append("no 802.1Q module: VLAN tags are added and removed by the access point's OpenFlow flows")
+        return notes
+
+
+def missing_tools() -> list[str]:
+    return [tool for tool in REQUIRED_TOOLS if shutil.which(tool) is None]
+
+
+def _probe(commands: str) -> bool:
+    """Run `ip -batch` commands in a fresh network namespace; True if all succeed."""
+    result = run(["unshare", "--net", "--", "ip", "-batch", "-"], check=False, stdin=commands, timeout=10)
+    return result.returncode == 0
+
+
+def _probe_tc(qdisc: list[str]) -> bool:
+    result = run(["unshare", "--net", "--", "tc", "qdisc", "add", "dev", "lo", "root", *qdisc], check=False,
+                 timeout=10)
+    return result.returncode == 0
+
+
+def kernel_has_ovs_module() -> bool:
+    if Path("/sys/module/openvswitch").exists():
+        return True
+    if shutil.which("modprobe") is None:
+        return False
+    return run(["modprobe", "-q", "openvswitch"], check=False, timeout=10).returncode == 0
+
+
+def detect() -> Environment:
+    ovs_module = kernel_has_ovs_module()
+    forced = os.environ.get("CLOUD_EMULATOR_DATAPATH")   # "user" forces the userspace datapath
+    datapath = forced if forced in ("user", "kernel") else ("kernel" if ovs_module else "user")
+    return Environment(
+        datapath=datapath,
+        kernel_ovs_module=ovs_module,
+        netem=_probe_tc(["netem", "delay", "1ms"]),
+        vlan_8021q=_probe("link add d0 type dummy\nlink add link d0 name d0.10 type vlan id 10\n"),
+        htb=_probe_tc(["handle", "1:", "htb"]),
+    )

@@ -1,0 +1,130 @@
+"""Build the plan with Mininet: hosts in namespaces, cloud routers as OVS bridges, links, shaping.
+
+Mininet creates the namespaces, veth pairs and bridges; addresses, routes,
+bridges inside the customer device, offloads and shaping are then applied
+with argument lists built from the plan (never Mininet's string commands).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from emulator.errors import RuntimeFailure
+from emulator.plan import Plan, PlanNode
+from emulator.runtime import shaping
+from emulator.runtime.commands import in_namespace, run
+from emulator.runtime.environment import Environment
+
+LOG = logging.getLogger(__name__)
+OWNER_KEY = "cloud-emulator"   # external_ids key on every bridge the emulator creates
+
+
+def _mininet():
+    """Import Mininet lazily: `plan` and `validate` must work where it is not installed."""
+    from mininet import log as mn_log
+    from mininet.link import Link
+    from mininet.net import Mininet
+    from mininet.node import OVSSwitch, RemoteController
+
+    mn_log.setLogLevel("error")
+
+    class OwnedSwitch(OVSSwitch):
+        """An OVS bridge marked as the emulator's, so `clean` finds exactly its own."""
+
+        def bridgeOpts(self):  # noqa: N802 (Mininet's name)
+            return super().bridgeOpts() + f" external-ids:{OWNER_KEY}={self.name}"
+
+    return Mininet, OwnedSwitch, RemoteController, Link
+
+
+@dataclass
+class EmulatedNetwork:
+    plan: Plan
+    environment: Environment
+    controller_port: int
+    net: object = None
+    pids: dict[str, int] = field(default_factory=dict)
+
+    def build(self) -> None:
+        mininet_cls, switch_cls, remote_cls, link_cls = _mininet()
+        net = mininet_cls(topo=None, build=False, controller=None, autoSetMacs=False, autoStaticArp=False,
+                          waitConnected=False, inNamespace=False)
+        self.net = net
+        net.addController("c0", controller=remote_cls, ip="127.0.0.1", port=self.controller_port)
+        for node in self.plan.nodes:
+            if node.dpid is not None:
+                net.addSwitch(node.name, cls=switch_cls, dpid=node.dpid, protocols="OpenFlow13",
+                              datapath=self.environment.datapath, failMode="secure")
+            else:
+                net.addHost(node.name, ip=None)
+        for link in self.plan.links:
+            a, b = self.plan.node(link.a_node), self.plan.node(link.b_node)
+            ia = next(i for i in a.interfaces if i.name == link.a_intf)
+            ib = next(i for i in b.interfaces if i.name == link.b_intf)
+            net.addLink(a.name, b.name, port1=ia.port_no, port2=ib.port_no, intfName1=ia.name, intfName2=ib.name,
+                        addr1=ia.mac, addr2=ib.mac, cls=link_cls)
+        net.build()
+        net.start()
+        self.pids = {node.name: net.get(node.name).pid for node in self.plan.nodes if node.dpid is None}
+        for node in self.plan.nodes:
+            self._configure(node)
+        self._shape()
+
+    def node_pid(self, name: str) -> int:
+        return self.pids[name]
+
+    def run_in(self, name: str, argv: list[str], **kwargs):
+        """Run `argv` in a Linux node's namespace (hosts, the customer device)."""
+        return run(in_namespace(self.pids[name], argv), **kwargs)
+
+    def _local(self, node: PlanNode, argv: list[str], **kwargs):
+        if node.dpid is None:
+            return self.run_in(node.name, argv, **kwargs)
+        return run(argv, **kwargs)
+
+    def _configure(self, node: PlanNode) -> None:
+        for intf in node.interfaces:
+            for argv in shaping.offload_commands(intf.name):
+                if self._local(node, argv, check=False).returncode != 0:
+                    LOG.warning("could not disable offloads on %s", intf.name)
+        if node.dpid is not None:
+            return
+        self.run_in(node.name, ["ip", "link", "set", "lo", "up"])
+        bridged = set()
+        for bridge in node.bridges:
+            self.run_in(node.name, ["ip", "link", "add", "name", bridge.name, "type", "bridge"])
+            for member in bridge.members:
+                self.run_in(node.name, ["ip", "link", "set", member, "master", bridge.name])
+                bridged.add(member)
+            self.run_in(node.name, ["ip", "addr", "add", bridge.address, "dev", bridge.name])
+            self.run_in(node.name, ["ip", "link", "set", bridge.name, "up"])
+        for intf in node.interfaces:
+            if intf.address is not None and intf.name not in bridged:
+                self.run_in(node.name, ["ip", "addr", "flush", "dev", intf.name])
+                self.run_in(node.name, ["ip", "addr", "add", intf.address, "dev", intf.name])
+            self.run_in(node.name, ["ip", "link", "set", intf.name, "up"])
+        if node.kind == "linux_router":
+            self.run_in(node.name, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
+        # Let every router and host answer each traceroute probe (the default limits ICMP to 1/s).
+        self.run_in(node.name, ["sysctl", "-q", "-w", "net.ipv4.icmp_ratelimit=0"])
+        for route in node.linux_routes:
+            self.run_in(node.name, ["ip", "route", "replace", route.prefix, "via", route.via, "dev", route.dev])
+
+    def _shape(self) -> None:
+        for link in self.plan.links:
+            if not link.bandwidth_mbps:
+                continue
+            for node_name, intf in ((link.a_node, link.a_intf), (link.b_node, link.b_intf)):
+                node = self.plan.node(node_name)
+                for argv in shaping.htb_commands(intf, link.bandwidth_mbps):
+                    self._local(node, argv)
+
+    def stop(self) -> None:
+        if self.net is None:
+            return
+        net, self.net = self.net, None
+        try:
+            net.stop()
+        except Exception as exc:  # teardown goes on; clean sweeps what is left
+            raise RuntimeFailure(f"Mininet could not stop cleanly: {exc}") from exc

@@ -1,0 +1,229 @@
+"""The scenario file's schema: field names, types and value formats.
+
+Pydantic checks shapes and types (unknown keys refused, models frozen); the
+provider's rules live in the control plane, which gets the validated values.
+Field names follow the cloud APIs (vlan_id, local_gateway_ip, next_hop_type).
+"""
+
+from __future__ import annotations
+
+import re
+from ipaddress import IPv4Address, IPv4Network
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+_ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,62}$")
+
+
+def _cloud_id(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("an ID must be a string such as vpc-12345678")
+    if not _ID_PATTERN.match(value):
+        raise ValueError(f"{value[:80]!r} is not a valid ID: start with a letter, then letters, digits, "
+                         "'.', '_' or '-', at most 63 characters")
+    return value
+
+
+def _account_id(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError("an account ID is a number such as 12345678")
+    text = str(value)
+    if not re.fullmatch(r"[0-9]{1,20}", text):
+        raise ValueError(f"{text[:80]!r} is not an account ID: use 1 to 20 digits")
+    return text
+
+
+def _cidr(value: object) -> IPv4Network:
+    if not isinstance(value, str):
+        raise ValueError("a CIDR block is written like 10.10.0.0/16")
+    if "/" not in value:
+        raise ValueError(f"{value[:80]!r} has no prefix length; write it like 10.10.0.0/16")
+    try:
+        return IPv4Network(value, strict=True)
+    except ValueError as exc:
+        try:
+            network = IPv4Network(value, strict=False)
+        except ValueError:
+            raise ValueError(f"{value[:80]!r} is not an IPv4 CIDR block ({exc})") from None
+        raise ValueError(f"{value} has host bits set; did you mean {network}?") from None
+
+
+def _ipv4(value: object) -> IPv4Address:
+    if not isinstance(value, str):
+        raise ValueError("an IPv4 address is written like 10.100.0.1")
+    try:
+        return IPv4Address(value)
+    except ValueError:
+        raise ValueError(f"{value[:80]!r} is not an IPv4 address") from None
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError("expected text")
+    text = str(value)
+    if len(text) > 200 or any(ord(ch) < 32 for ch in text):
+        raise ValueError("text must be one line of at most 200 characters")
+    return text
+
+
+CloudId = Annotated[str, BeforeValidator(_cloud_id)]
+AccountId = Annotated[str, BeforeValidator(_account_id)]
+Cidr = Annotated[IPv4Network, BeforeValidator(_cidr)]
+IPv4 = Annotated[IPv4Address, BeforeValidator(_ipv4)]
+Text = Annotated[str, BeforeValidator(_text)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class Account(Strict):
+    id: AccountId
+    name: Text = ""
+
+
+class IdcServer(Strict):
+    id: CloudId
+    ip: IPv4
+
+
+class IdcSubnet(Strict):
+    cidr: Cidr
+    gateway: IPv4 = Field(description="the access device's address in this subnet")
+    servers: list[IdcServer] = Field(min_length=1, max_length=16)
+
+
+class StaticRoute(Strict):
+    destination: Cidr
+    next_hop: IPv4
+
+
+class AccessDevice(Strict):
+    id: CloudId
+    name: Text = ""
+    static_routes: list[StaticRoute] = Field(default_factory=list, max_length=64,
+                                             description="the customer's `ip route DEST NEXT_HOP` commands")
+
+
+class Idc(Strict):
+    id: CloudId
+    name: Text = ""
+    cidr: Cidr
+    subnets: list[IdcSubnet] = Field(min_length=1, max_length=8)
+    access_device: AccessDevice
+
+
+class PhysicalConnection(Strict):
+    id: CloudId
+    account: AccountId
+    name: Text = ""
+    access_point: Text
+    bandwidth_mbps: int = Field(ge=1, le=100_000)
+
+
+class Instance(Strict):
+    id: CloudId
+    name: Text = ""
+    ip: IPv4
+
+
+class VSwitch(Strict):
+    id: CloudId
+    zone: Text = ""
+    cidr: Cidr
+    instances: list[Instance] = Field(default_factory=list, max_length=16)
+
+
+class Vpc(Strict):
+    id: CloudId
+    account: AccountId
+    name: Text = ""
+    region: Text
+    cidr: Cidr
+    vrouter_id: CloudId
+    route_table_id: CloudId
+    vswitches: list[VSwitch] = Field(default_factory=list, max_length=16)
+
+
+class Vbr(Strict):
+    id: CloudId
+    account: AccountId
+    name: Text = ""
+    physical_connection: CloudId
+    vlan_id: int = Field(ge=-(2**31), le=2**31)
+    local_gateway_ip: IPv4
+    peer_gateway_ip: IPv4
+    peering_subnet_mask: Text
+    route_table_id: CloudId
+
+
+class Opposite(Strict):
+    account: AccountId
+    router_type: Literal["VBR", "VRouter"]
+    router_id: CloudId
+    interface_id: CloudId
+
+
+class RouterInterface(Strict):
+    id: CloudId
+    account: AccountId
+    router_type: Literal["VBR", "VRouter"]
+    router_id: CloudId
+    role: Literal["InitiatingSide", "AcceptingSide"]
+    spec: Text
+    opposite: Opposite
+
+
+class Connect(Strict):
+    account: AccountId
+    router_interface: CloudId
+
+
+class RouteEntry(Strict):
+    router_id: CloudId
+    destination_cidr: Cidr
+    next_hop_type: Literal["RouterInterface", "PhysicalConnection"]
+    next_hop_id: CloudId
+
+
+class Expectation(Strict):
+    src: CloudId = Field(alias="from")
+    dst: CloudId = Field(alias="to")
+    reachable: bool
+
+
+class Probe(Strict):
+    src: CloudId = Field(alias="from")
+    dst: CloudId = Field(alias="to")
+
+
+class Throughput(Strict):
+    src: CloudId = Field(alias="from")
+    dst: CloudId = Field(alias="to")
+    protocol: Literal["tcp"] = "tcp"
+    duration_s: int = Field(default=3, ge=1, le=60)
+    both_directions: bool = True
+
+
+class Checks(Strict):
+    traceroute: list[Probe] = Field(default_factory=list, max_length=16)
+    throughput: list[Throughput] = Field(default_factory=list, max_length=8)
+
+
+class ScenarioFile(Strict):
+    """A whole scenario file."""
+
+    name: CloudId
+    title: Text = ""
+    reference: Text = ""
+    accounts: list[Account] = Field(min_length=1, max_length=16)
+    idc: Idc | None = None
+    physical_connections: list[PhysicalConnection] = Field(default_factory=list, max_length=8)
+    vpcs: list[Vpc] = Field(default_factory=list, max_length=64)
+    vbrs: list[Vbr] = Field(default_factory=list, max_length=16)
+    router_interfaces: list[RouterInterface] = Field(default_factory=list, max_length=128)
+    connect: list[Connect] = Field(default_factory=list, max_length=64)
+    route_entries: list[RouteEntry] = Field(default_factory=list, max_length=1024)
+    expect: list[Expectation] = Field(default_factory=list, max_length=1024)
+    checks: Checks = Field(default_factory=Checks)

@@ -81,7 +81,8 @@ def validate(data: Any, source: SourceMap) -> schema.ScenarioFile:
 
 def _first_error(exc: ValidationError, source: SourceMap) -> ScenarioError:
     problems = exc.errors(include_url=False)
-    first = min(problems, key=lambda p: source.line_of(p["loc"]))
+    # A misspelt key also makes the right one "missing": report the misspelling, it explains both.
+    first = min(problems, key=lambda p: (p["type"] != "extra_forbidden", source.line_of(p["loc"])))
     loc = first["loc"]
     dotted = _dotted(loc)
     extra = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
@@ -186,6 +187,14 @@ class _Applier:
                                        where=self.where("route_entries", i))
             self.steps.append(f"Route entry on {entry.router_id}: {entry.destination_cidr} -> "
                               f"{entry.next_hop_type} {entry.next_hop_id}")
+        if m.idc is not None:
+            # The customer configures the access device last, once the VBR's side of the line exists.
+            for r, route in enumerate(m.idc.access_device.static_routes):
+                self.cloud.add_idc_static_route(idc_id=m.idc.id, destination=route.destination,
+                                                next_hop=route.next_hop,
+                                                where=self.where("idc", "access_device", "static_routes", r))
+                self.steps.append(f"Customer device {m.idc.access_device.id}: "
+                                  f"ip route {route.destination} {route.next_hop}")
 
     def _idc(self, idc: schema.Idc) -> None:
         self.cloud.create_idc(idc_id=idc.id, name=idc.name, cidr=idc.cidr, device_id=idc.access_device.id,
@@ -196,10 +205,6 @@ class _Applier:
             for v, server in enumerate(subnet.servers):
                 self.cloud.add_idc_server(idc_id=idc.id, subnet=created, server_id=server.id, ip=server.ip,
                                           where=self.where("idc", "subnets", s, "servers", v))
-        for r, route in enumerate(idc.access_device.static_routes):
-            self.cloud.add_idc_static_route(idc_id=idc.id, destination=route.destination, next_hop=route.next_hop,
-                                            where=self.where("idc", "access_device", "static_routes", r))
-            self.steps.append(f"Customer device {idc.access_device.id}: ip route {route.destination} {route.next_hop}")
 
     def _vpc(self, i: int, vpc: schema.Vpc) -> None:
         self.cloud.create_vpc(account=vpc.account, vpc_id=vpc.id, name=vpc.name, region=vpc.region, cidr=vpc.cidr,

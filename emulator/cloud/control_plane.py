@@ -182,6 +182,13 @@ class ControlPlane:
                              where: str = "") -> None:
         """The customer's `ip route DEST NEXT_HOP` on the access device."""
         idc = self.idcs[idc_id]
+        connected = [subnet.cidr for subnet in idc.subnets] + [vbr.peer_gateway.network for vbr in self.vbrs.values()]
+        if not any(next_hop in network for network in connected):
+            gateways = ", ".join(str(vbr.local_gateway.ip) for vbr in self.vbrs.values()) or "none yet"
+            raise CloudError("InvalidNextHop.Unreachable",
+                             f"next hop {next_hop} is on none of the access device's links "
+                             f"({', '.join(map(str, connected))})",
+                             fix=f"use the VBR's side of the leased line as next hop ({gateways})", where=where)
         if any(r.destination == destination for r in idc.static_routes):
             raise CloudError("InvalidCidrBlock.Duplicate",
                              f"the access device already has a route to {destination}",

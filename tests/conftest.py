@@ -1,0 +1,34 @@
+"""Shared fixtures: the reference scenario, and a way to load edited copies of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from emulator import scenario as scenario_module
+
+REFERENCE = scenario_module.SCENARIO_DIR / "multi_vpc_leased_line.yaml"
+
+
+@pytest.fixture
+def reference_text() -> str:
+    return REFERENCE.read_text()
+
+
+@pytest.fixture
+def reference_data() -> dict:
+    return yaml.safe_load(REFERENCE.read_text())
+
+
+@pytest.fixture
+def write_scenario(tmp_path: Path):
+    """Write YAML text (or a data structure) to a file and return its path."""
+
+    def write(content, name: str = "scenario.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(content if isinstance(content, str) else yaml.safe_dump(content, sort_keys=False))
+        return path
+
+    return write

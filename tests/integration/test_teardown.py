@@ -1,0 +1,76 @@
+"""Teardown on Ctrl-C and SIGTERM; `clean` after a killed run; `clean` touches nothing else."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from emulator.runtime import cleanup
+from emulator.runtime.commands import run
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "250"}
+
+
+def _start_run_and_wait_until_ready() -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-m", "emulator", "run", "multi_vpc_leased_line"], cwd=ROOT, env=ENV,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 90
+    seen = []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if "all checks ready" in line:
+            return process
+    process.kill()
+    pytest.fail("the run never became ready:\n" + "".join(seen))
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 130)])
+def test_a_stopped_run_tears_everything_down(sig, code):
+    process = _start_run_and_wait_until_ready()
+    assert not cleanup.leftovers().empty()          # the network is really there ...
+    process.send_signal(sig)
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == code, out
+    assert "Traceback" not in out
+    assert cleanup.leftovers().empty(), cleanup.leftovers().summary()   # ... and really gone
+
+
+@pytest.fixture
+def foreign_resources():
+    """A bridge, a veth pair and a namespaced process that the emulator did not create."""
+    run(["ovs-vsctl", "--may-exist", "add-br", "notours0", "--", "set", "bridge", "notours0",
+         "datapath_type=netdev"])
+    run(["ip", "link", "add", "notours-a", "type", "veth", "peer", "name", "notours-b"])
+    sleeper = subprocess.Popen(["unshare", "--net", "--", "sleep", "120"])
+    yield sleeper
+    sleeper.kill()
+    sleeper.wait()
+    run(["ovs-vsctl", "--if-exists", "del-br", "notours0"])
+    run(["ip", "link", "del", "notours-a"], check=False)
+
+
+def test_clean_removes_a_killed_runs_leftovers_and_nothing_else(foreign_resources):
+    process = _start_run_and_wait_until_ready()
+    process.kill()   # SIGKILL: no teardown at all
+    process.wait(timeout=10)
+    left = cleanup.leftovers()
+    assert left.bridges and left.processes, "a killed run leaves its network behind"
+    result = subprocess.run([sys.executable, "-m", "emulator", "clean"], cwd=ROOT, env=ENV, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "removed" in result.stdout
+    assert cleanup.leftovers().empty(), cleanup.leftovers().summary()
+    assert "notours0" in run(["ovs-vsctl", "list-br"]).stdout
+    assert run(["ip", "link", "show", "notours-a"], check=False).returncode == 0
+    assert foreign_resources.poll() is None
+    again = subprocess.run([sys.executable, "-m", "emulator", "clean"], cwd=ROOT, env=ENV, capture_output=True,
+                           text=True, timeout=60)
+    assert "nothing left behind" in again.stdout

@@ -166,6 +166,7 @@ def live_network(prepared: Prepared, *, progress: Progress = lambda _line: None,
                     for name in ("plan.json", "controller.log"):
                         if (run_dir / name).exists():
                             shutil.copy(run_dir / name, artifacts / name)
+                shutil.rmtree(run_dir, ignore_errors=True)
                 live.cleanup = cleanup.sweep().summary()
                 timings["total_s"] = time.monotonic() - started
 

@@ -92,7 +92,9 @@ def show_outcome(console: Console, outcome: RunOutcome) -> None:
             if check.explanation:
                 details += f"\n{check.explanation['code']}: {check.explanation['message']}"
         elif check.kind == "traceroute":
-            details = "hops " + " > ".join(h or "*" for h in d["hops"])
+            names = d.get("hop_nodes", [])
+            details = "hops " + " > ".join(
+                f"{hop or '*'} ({names[i]})" if i < len(names) else (hop or "*") for i, hop in enumerate(d["hops"]))
             if not check.passed:
                 details += "\nexpected " + " > ".join(d["expected_hops"])
             if d.get("error"):

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 
 from emulator.errors import RuntimeFailure
-from emulator.plan import Plan, PlanNode
+from emulator.plan import Plan, PlanLink, PlanNode
 from emulator.runtime import shaping
 from emulator.runtime.commands import in_namespace, run
 from emulator.runtime.environment import Environment
@@ -113,12 +113,16 @@ class EmulatedNetwork:
 
     def _shape(self) -> None:
         for link in self.plan.links:
-            if not link.bandwidth_mbps:
-                continue
-            for node_name, intf in ((link.a_node, link.a_intf), (link.b_node, link.b_intf)):
-                node = self.plan.node(node_name)
-                for argv in shaping.htb_commands(intf, link.bandwidth_mbps):
-                    self._local(node, argv)
+            if link.bandwidth_mbps:
+                self.shape_link(link, link.bandwidth_mbps)
+
+    def shape_link(self, link: PlanLink, rate_mbps: int | None) -> None:
+        """Shape both ends of `link` to `rate_mbps`, or remove the shaping (None)."""
+        for node_name, intf in ((link.a_node, link.a_intf), (link.b_node, link.b_intf)):
+            node = self.plan.node(node_name)
+            self._local(node, shaping.clear_command(intf), check=False)
+            for argv in shaping.htb_commands(intf, rate_mbps) if rate_mbps else []:
+                self._local(node, argv)
 
     def stop(self) -> None:
         if self.net is None:

@@ -13,10 +13,15 @@ HTB_BURST = "15k"
 
 def htb_commands(interface: str, rate_mbps: int) -> list[list[str]]:
     return [
-        ["tc", "qdisc", "replace", "dev", interface, "root", "handle", "5:", "htb", "default", "1"],
-        ["tc", "class", "replace", "dev", interface, "parent", "5:", "classid", "5:1", "htb",
+        ["tc", "qdisc", "add", "dev", interface, "root", "handle", "5:", "htb", "default", "1"],
+        ["tc", "class", "add", "dev", interface, "parent", "5:", "classid", "5:1", "htb",
          "rate", f"{rate_mbps}mbit", "burst", HTB_BURST],
     ]
+
+
+def clear_command(interface: str) -> list[str]:
+    """Remove any root qdisc (fails harmlessly where there is none)."""
+    return ["tc", "qdisc", "del", "dev", interface, "root"]
 
 
 def offload_commands(interface: str) -> list[list[str]]:

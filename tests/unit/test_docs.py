@@ -1,0 +1,21 @@
+"""The scenario reference cannot drift from the schema: every field is documented."""
+
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from emulator import schema
+
+REFERENCE_DOC = Path(__file__).resolve().parents[2] / "docs" / "scenario-reference.md"
+
+
+def _models():
+    return [obj for obj in vars(schema).values()
+            if isinstance(obj, type) and issubclass(obj, BaseModel) and obj not in (BaseModel, schema.Strict)]
+
+
+def test_every_schema_field_is_in_the_reference():
+    text = REFERENCE_DOC.read_text()
+    missing = [f"{model.__name__}.{info.alias or name}" for model in _models()
+               for name, info in model.model_fields.items() if f"`{info.alias or name}`" not in text]
+    assert not missing, f"document these fields in docs/scenario-reference.md: {missing}"

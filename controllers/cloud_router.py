@@ -1,18 +1,23 @@
 """The os-ken app: a thin shell that connects flows.py and slow_path.py to the datapaths.
 
 On connection it looks the bridge up in the plan by datapath ID and installs
-its flows; packet-ins are answered by slow_path.py. Nothing here decides
-anything about routing.
+its flows, each with the plan's generation as cookie. When the runtime writes
+a new plan (a live change in the lab), every bridge gets the new flow set with
+the new cookie and loses the flows still carrying the old one: no restart,
+and unchanged flows are simply rewritten. Packet-ins are answered by
+slow_path.py. Nothing here decides anything about routing.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from os_ken.base import app_manager
 from os_ken.controller import ofp_event
 from os_ken.controller.handler import CONFIG_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
+from os_ken.lib import hub
 from os_ken.ofproto import ofproto_v1_3
 
 from controllers import slow_path
@@ -20,6 +25,8 @@ from controllers.flows import Flow, flows_for
 from emulator.plan import Plan, PlanNode
 
 LOG = logging.getLogger("cloud_router")
+PLAN_POLL_S = 0.05
+ALL_COOKIE_BITS = 0xFFFFFFFFFFFFFFFF
 
 
 class CloudRouterApp(app_manager.OSKenApp):
@@ -28,22 +35,56 @@ class CloudRouterApp(app_manager.OSKenApp):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        plan = Plan.from_json(Path(self.plan_path).read_text())
-        self.nodes: dict[int, PlanNode] = {int(n.dpid, 16): n for n in plan.switches() if n.dpid}
-        LOG.info("plan %s: %d OpenFlow bridges", plan.scenario, len(self.nodes))
+        self.datapaths: dict[int, object] = {}
+        self.generation = 0
+        self.nodes: dict[int, PlanNode] = {}
+        self._plan_stamp = None
+        self._load_plan()
+        self.watcher = hub.spawn(self._watch_plan)
 
-    @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)
-    def on_features(self, ev):
-        datapath = ev.msg.datapath
+    def _load_plan(self) -> bool:
+        """Read the plan if it changed; True when a newer generation arrived."""
+        stamp = os.stat(self.plan_path).st_mtime_ns
+        if stamp == self._plan_stamp:
+            return False
+        self._plan_stamp = stamp
+        plan = Plan.from_json(Path(self.plan_path).read_text())
+        if plan.generation <= self.generation:
+            return False
+        self.nodes = {int(n.dpid, 16): n for n in plan.switches() if n.dpid}
+        self.generation = plan.generation
+        LOG.info("plan %s generation %d: %d OpenFlow bridges", plan.scenario, plan.generation, len(self.nodes))
+        return True
+
+    def _watch_plan(self):
+        while True:
+            hub.sleep(PLAN_POLL_S)
+            try:
+                previous = self.generation
+                if self._load_plan():
+                    for datapath in list(self.datapaths.values()):
+                        self._install(datapath, previous)
+            except (OSError, ValueError) as exc:   # a plan being replaced: try again on the next tick
+                LOG.warning("could not read the plan: %s", exc)
+
+    def _install(self, datapath, previous: int | None = None) -> None:
         node = self.nodes.get(datapath.id)
         if node is None:
             LOG.warning("datapath %016x is not in the plan; leaving it alone", datapath.id)
             return
         flows = flows_for(node)
         for flow in flows:
-            datapath.send_msg(to_flow_mod(datapath, flow))
+            datapath.send_msg(to_flow_mod(datapath, flow, self.generation))
+        if previous is not None:
+            datapath.send_msg(delete_generation(datapath, previous))
         datapath.send_msg(datapath.ofproto_parser.OFPBarrierRequest(datapath))
-        LOG.info("%s (%s, %s): installed %d flows", node.name, node.role, node.id, len(flows))
+        LOG.info("%s (%s, %s): generation %d, %d flows", node.name, node.role, node.id, self.generation, len(flows))
+
+    @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)
+    def on_features(self, ev):
+        datapath = ev.msg.datapath
+        self.datapaths[datapath.id] = datapath
+        self._install(datapath)
 
     @set_ev_cls(ofp_event.EventOFPErrorMsg, [CONFIG_DISPATCHER, MAIN_DISPATCHER])
     def on_error(self, ev):
@@ -84,7 +125,7 @@ def to_actions(parser, ofproto, actions):
     return built
 
 
-def to_flow_mod(datapath, flow: Flow):
+def to_flow_mod(datapath, flow: Flow, cookie: int):
     parser, ofproto = datapath.ofproto_parser, datapath.ofproto
     instructions = []
     if flow.actions:
@@ -94,8 +135,16 @@ def to_flow_mod(datapath, flow: Flow):
         instructions.append(parser.OFPInstructionGotoTable(flow.goto))
     # Ordered so that prerequisites come first: os-ken puts Nicira fields (nw_ttl) before eth_type otherwise.
     match = parser.OFPMatch(_ordered_fields=flow.ordered_match())
-    return parser.OFPFlowMod(datapath=datapath, table_id=flow.table, priority=flow.priority, match=match,
-                             instructions=instructions)
+    return parser.OFPFlowMod(datapath=datapath, cookie=cookie, table_id=flow.table, priority=flow.priority,
+                             match=match, instructions=instructions)
+
+
+def delete_generation(datapath, cookie: int):
+    """Delete every flow still carrying an older generation's cookie."""
+    parser, ofproto = datapath.ofproto_parser, datapath.ofproto
+    return parser.OFPFlowMod(datapath=datapath, command=ofproto.OFPFC_DELETE, table_id=ofproto.OFPTT_ALL,
+                             cookie=cookie, cookie_mask=ALL_COOKIE_BITS, out_port=ofproto.OFPP_ANY,
+                             out_group=ofproto.OFPG_ANY, match=parser.OFPMatch())
 
 
 def to_packet_out(datapath, reply: slow_path.Reply):

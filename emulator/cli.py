@@ -3,7 +3,9 @@
   list                 scenarios shipped in scenarios/
   validate SCENARIO    check a scenario file against the schema and the provider's rules
   plan SCENARIO        routers, forwarding tables, links and expected reachability (no root)
+  explain SCENARIO SRC DST   the path hop by hop, or where and why it breaks, with the fix (no root)
   run SCENARIO         build it, send real packets, report, tear down (root)
+  lab SCENARIO         build it and open a shell where the console's actions change the running network (root)
   clean                remove what a killed run left behind (root; never `mn -c`)
 """
 
@@ -31,15 +33,23 @@ def _parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     verbs.add_parser("list", help="list the scenarios shipped in scenarios/")
-    for name, text in (("validate", "check a scenario without building anything"),
-                       ("plan", "show routers, forwarding tables, links and expected reachability")):
+    def scenario_verb(name: str, text: str) -> argparse.ArgumentParser:
         verb = verbs.add_parser(name, help=text)
         verb.add_argument("scenario", help="a name from scenarios/ or a path to a YAML file")
-    run = verbs.add_parser("run", help="build the network, run the checks, report and tear down (root)")
-    run.add_argument("scenario", help="a name from scenarios/ or a path to a YAML file")
+        verb.add_argument("--until-step", type=int, metavar="N", help="apply only the first N tutorial steps")
+        return verb
+
+    scenario_verb("validate", "check a scenario without building anything")
+    scenario_verb("plan", "show routers, forwarding tables, links and expected reachability")
+    explain = scenario_verb("explain", "walk the forwarding tables from SRC to DST and say where and why it breaks")
+    explain.add_argument("src", help="an IDC server or instance ID")
+    explain.add_argument("dst", help="an IDC server or instance ID")
+    run = scenario_verb("run", "build the network, run the checks, report and tear down (root)")
     run.add_argument("--json", type=Path, metavar="PATH", help="also write the report as JSON to PATH")
     run.add_argument("--artifacts", type=Path, metavar="DIR",
                      help="keep the plan and the controller's log in DIR")
+    lab = scenario_verb("lab", "build the network and open an interactive shell to change it live (root)")
+    lab.add_argument("--script", type=Path, metavar="FILE", help="run the lab commands in FILE instead of asking")
     clean = verbs.add_parser("clean", help="remove what a killed run left behind (root)")
     clean.add_argument("--dry-run", action="store_true", help="only list what would be removed")
     return parser
@@ -75,15 +85,31 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
     from emulator import runner
     from emulator.report import terminal
 
-    loaded = scenario_module.load(args.scenario)
+    loaded = scenario_module.load(args.scenario, until_step=args.until_step)
     prepared = runner.prepare(loaded)
     if args.verb == "validate":
-        console.print(f"{loaded.path}: valid ({len(loaded.steps)} operations accepted, "
-                      f"{len(prepared.plan.nodes)} nodes, {len(prepared.network.hosts)} hosts)")
+        operations = sum(1 for line in loaded.steps if not line.startswith("Step "))
+        console.print(f"{loaded.path}: valid ({operations} operations accepted in {loaded.steps_applied} of "
+                      f"{loaded.steps_total} steps; {len(prepared.plan.nodes)} nodes, "
+                      f"{len(prepared.network.hosts)} hosts)")
         return EXIT_OK
     if args.verb == "plan":
         terminal.show_plan(console, prepared)
         return EXIT_OK
+    if args.verb == "explain":
+        from emulator.routing.reachability import evaluate
+
+        for host in (args.src, args.dst):
+            if host not in prepared.network.hosts:
+                raise ScenarioError(f"{host} is not an IDC server or an instance of {loaded.name}",
+                                    fix="hosts are: " + ", ".join(prepared.network.hosts))
+        result = evaluate(prepared.network, args.src, args.dst)
+        terminal.show_explanation(console, prepared.network, result)
+        return EXIT_OK if result.reachable else EXIT_CHECKS_FAILED
+    if args.verb == "lab":
+        from emulator.lab import run_lab
+
+        return run_lab(prepared, console, script=args.script)
 
     from emulator.report import json_report
 

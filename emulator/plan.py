@@ -9,7 +9,7 @@ vbr-12345678 are too long for Linux (15 characters), so nodes get short names
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from ipaddress import IPv4Network
 from typing import Any
 
@@ -95,6 +95,7 @@ class Plan:
     nodes: tuple[PlanNode, ...]
     links: tuple[PlanLink, ...]
     hosts: tuple[str, ...] = field(default=())     # cloud IDs of the hosts, in scenario order
+    generation: int = 1                            # bumped by every live change; the flows' cookie
 
     def node(self, name_or_id: str) -> PlanNode:
         return next(n for n in self.nodes if name_or_id in (n.name, n.id))
@@ -102,13 +103,18 @@ class Plan:
     def switches(self) -> list[PlanNode]:
         return [n for n in self.nodes if n.dpid is not None]
 
+    def structure(self) -> tuple:
+        """What a live change cannot alter without a rebuild: nodes, interfaces, links (not their state)."""
+        return (tuple((n.name, n.id, n.kind, n.dpid, n.interfaces, n.bridges, n.vlan_pairs) for n in self.nodes),
+                tuple(replace(link, active=True) for link in self.links))
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> "Plan":
         raw = json.loads(text)
-        return cls(scenario=raw["scenario"], hosts=tuple(raw["hosts"]),
+        return cls(scenario=raw["scenario"], hosts=tuple(raw["hosts"]), generation=raw.get("generation", 1),
                    nodes=tuple(_node_from(n) for n in raw["nodes"]),
                    links=tuple(PlanLink(**link) for link in raw["links"]))
 
@@ -133,7 +139,7 @@ def dpid_for(node_index: int) -> str:
     return f"ce{node_index:014x}"
 
 
-def make_plan(network: Network, scenario: str) -> Plan:
+def make_plan(network: Network, scenario: str, generation: int = 1) -> Plan:
     names: dict[str, str] = {}
     counters: dict[str, int] = {}
     for node in network.nodes.values():
@@ -180,7 +186,7 @@ def make_plan(network: Network, scenario: str) -> Plan:
             bridges, routes = _linux_config(node, mine)
             nodes.append(PlanNode(name=names[node_id], id=node_id, kind=node.kind.value, role=node.role,
                                   label=node.label, interfaces=tuple(mine), linux_routes=routes, bridges=bridges))
-    return Plan(scenario=scenario, nodes=tuple(nodes), links=tuple(links), hosts=network.hosts)
+    return Plan(scenario=scenario, nodes=tuple(nodes), links=tuple(links), hosts=network.hosts, generation=generation)
 
 
 def _port_no(interfaces: list[PlanInterface], logical: str) -> int:
@@ -212,7 +218,9 @@ def _forwarding(network: Network, node: Node, mine: list[PlanInterface],
         found = neighbour(network, node.id, port_name, ip)
         if found is None:
             return None
-        (far_node, far_port), _links = found
+        (far_node, far_port), via = found
+        if not all(link.active for link in via):
+            return None
         link_ids = [link.id for link in network.links_at(far_node, far_port)]
         far = end_intf[(far_node, far_port, link_ids[0])]
         return _port_no(mine, port_name), far.mac

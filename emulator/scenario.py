@@ -8,7 +8,7 @@ names the step it belongs to.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +23,43 @@ from emulator.yaml_source import SourceMap, load_yaml
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Scenario:
-    """A scenario applied to a fresh control plane, with what it expects and wants checked."""
+    """A scenario applied to a control plane up to some step, with what it expects and wants checked."""
 
     name: str
     title: str
     reference: str
     path: Path
     cloud: ControlPlane
-    steps: tuple[str, ...]
+    steps: list[str]                      # what was applied, one line per operation, for the summary
     expectations: tuple[schema.Expectation, ...]
     traceroutes: tuple[schema.Probe, ...]
     throughputs: tuple[schema.Throughput, ...]
-    host_ids: tuple[str, ...] = field(default=())
+    host_ids: tuple[str, ...]
+    model: schema.ScenarioFile
+    source: SourceMap
+    steps_total: int = 0
+    steps_applied: int = 0
+
+    @property
+    def complete(self) -> bool:
+        """All tutorial steps applied: the scenario's stated expectations hold only then."""
+        return self.steps_applied == self.steps_total
+
+    def step_titles(self) -> list[str]:
+        return [step.title for step in self.model.steps]
+
+    def apply_next_step(self) -> list[str]:
+        """Apply the next tutorial step to this (possibly live) control plane; return its operations."""
+        if self.complete:
+            raise ScenarioError(f"all {self.steps_total} steps are already applied", where=str(self.path),
+                                fix="nothing left to do")
+        applier = _Applier(self.model, self.source, self.cloud)
+        applier.step(self.steps_applied)
+        self.steps_applied += 1
+        self.steps.extend(applier.log)
+        return applier.log
 
 
 def available_scenarios() -> list[str]:
@@ -61,12 +84,12 @@ def resolve(name_or_path: str) -> Path:
                         fix=f"{hint}known scenarios: {', '.join(names)}; or give a path to a YAML file")
 
 
-def load(name_or_path: str) -> Scenario:
-    """Read, validate and apply a scenario; raise ScenarioError or CloudError with file:line."""
+def load(name_or_path: str, until_step: int | None = None) -> Scenario:
+    """Read, validate and apply a scenario (its first `until_step` steps, or all)."""
     path = resolve(name_or_path)
     data, source = load_yaml(path)
     model = validate(data, source)
-    return apply(model, source, path)
+    return apply(model, source, path, until_step)
 
 
 def validate(data: Any, source: SourceMap) -> schema.ScenarioFile:
@@ -133,68 +156,98 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 
 
 class _Applier:
-    """Replays the file as provider operations, in the tutorial's order."""
+    """Replays the file as provider operations: top-level resources, then each step, in the tutorial's order."""
 
-    def __init__(self, model: schema.ScenarioFile, source: SourceMap) -> None:
+    def __init__(self, model: schema.ScenarioFile, source: SourceMap, cloud: ControlPlane | None = None) -> None:
         self.model = model
         self.source = source
-        self.cloud = ControlPlane()
-        self.steps: list[str] = []
+        self.cloud = cloud or ControlPlane()
+        self.log: list[str] = []
 
     def where(self, *loc: Any) -> str:
         return self.source.where(loc)
 
-    def run(self) -> None:
+    def base(self) -> None:
         m = self.model
         for i, account in enumerate(m.accounts):
             self.cloud.create_account(account.id, account.name, where=self.where("accounts", i))
         if m.idc is not None:
             self._idc(m.idc)
-        for i, pc in enumerate(m.physical_connections):
+        self.sections(m, ())
+        if m.idc is not None:
+            self.customer_routes(m.idc.access_device.static_routes, ("idc", "access_device", "static_routes"))
+
+    def step(self, index: int) -> None:
+        step = self.model.steps[index]
+        self.log.append(f"Step {index + 1}: {step.title}")
+        try:
+            self.sections(step, ("steps", index))
+        except CloudError as error:
+            error.where = f"{error.where} (step {index + 1}: {step.title})"
+            raise
+
+    def sections(self, part: schema.Sections, prefix: tuple[Any, ...]) -> None:
+        for i, pc in enumerate(part.physical_connections):
             self.cloud.create_physical_connection(account=pc.account, pc_id=pc.id, name=pc.name,
                                                   access_point=pc.access_point, bandwidth_mbps=pc.bandwidth_mbps,
-                                                  where=self.where("physical_connections", i))
-            self.steps.append(f"Leased line {pc.id} ({pc.bandwidth_mbps} Mbit/s) at access point {pc.access_point}, "
-                              f"account {pc.account}")
-        for i, vpc in enumerate(m.vpcs):
-            self._vpc(i, vpc)
-        for i, vbr in enumerate(m.vbrs):
+                                                  where=self.where(*prefix, "physical_connections", i))
+            self.log.append(f"Leased line {pc.id} ({pc.bandwidth_mbps} Mbit/s) at access point {pc.access_point}, "
+                            f"account {pc.account}")
+        for i, vpc in enumerate(part.vpcs):
+            self._vpc(vpc, prefix + ("vpcs", i))
+        for i, vbr in enumerate(part.vbrs):
             self.cloud.create_vbr(account=vbr.account, vbr_id=vbr.id, name=vbr.name,
                                   physical_connection_id=vbr.physical_connection, vlan_id=vbr.vlan_id,
                                   local_gateway_ip=vbr.local_gateway_ip, peer_gateway_ip=vbr.peer_gateway_ip,
                                   peering_subnet_mask=vbr.peering_subnet_mask, route_table_id=vbr.route_table_id,
-                                  where=self.where("vbrs", i))
-            self.steps.append(f"VBR {vbr.id} ({vbr.name}) on {vbr.physical_connection}, VLAN {vbr.vlan_id}, "
-                              f"{vbr.local_gateway_ip} (VBR) / {vbr.peer_gateway_ip} (customer) "
-                              f"mask {vbr.peering_subnet_mask}")
-        for i, ri in enumerate(m.router_interfaces):
+                                  where=self.where(*prefix, "vbrs", i))
+            self.log.append(f"VBR {vbr.id} ({vbr.name}) on {vbr.physical_connection}, VLAN {vbr.vlan_id}, "
+                            f"{vbr.local_gateway_ip} (VBR) / {vbr.peer_gateway_ip} (customer) "
+                            f"mask {vbr.peering_subnet_mask}")
+        for i, ri in enumerate(part.router_interfaces):
             self.cloud.create_router_interface(
                 account=ri.account, ri_id=ri.id, router_type=RouterType(ri.router_type), router_id=ri.router_id,
                 role=Role(ri.role), spec=ri.spec, opposite_account=ri.opposite.account,
                 opposite_router_type=RouterType(ri.opposite.router_type), opposite_router_id=ri.opposite.router_id,
-                opposite_interface_id=ri.opposite.interface_id, where=self.where("router_interfaces", i))
-            self.steps.append(f"Router interface {ri.id} on {ri.router_type} {ri.router_id} ({ri.role}, {ri.spec}), "
-                              f"peer {ri.opposite.interface_id} of account {ri.opposite.account}")
-        for i, connect in enumerate(m.connect):
+                opposite_interface_id=ri.opposite.interface_id, where=self.where(*prefix, "router_interfaces", i))
+            self.log.append(f"Router interface {ri.id} on {ri.router_type} {ri.router_id} ({ri.role}, {ri.spec}), "
+                            f"peer {ri.opposite.interface_id} of account {ri.opposite.account}")
+        for i, connect in enumerate(part.connect):
             self.cloud.connect_router_interface(account=connect.account, ri_id=connect.router_interface,
-                                                where=self.where("connect", i))
+                                                where=self.where(*prefix, "connect", i))
             ri = self.cloud.router_interfaces[connect.router_interface]
-            self.steps.append(f"Connect {ri.id} -> {ri.opposite_interface_id}: both "
-                              f"{' -> '.join(s.value for s in ri.history)}")
-        for i, entry in enumerate(m.route_entries):
+            self.log.append(f"Connect {ri.id} -> {ri.opposite_interface_id}: both "
+                            f"{' -> '.join(s.value for s in ri.history)}")
+        for i, ref in enumerate(part.deactivate):
+            self.cloud.deactivate_router_interface(ri_id=ref.router_interface, account=ref.account,
+                                                   where=self.where(*prefix, "deactivate", i))
+            self.log.append(f"Deactivate {ref.router_interface}")
+        for i, ref in enumerate(part.activate):
+            self.cloud.activate_router_interface(ri_id=ref.router_interface, account=ref.account,
+                                                 where=self.where(*prefix, "activate", i))
+            self.log.append(f"Activate {ref.router_interface}")
+        for i, entry in enumerate(part.route_entries):
             self.cloud.add_route_entry(router_id=entry.router_id, destination=entry.destination_cidr,
                                        next_hop_type=NextHopType(entry.next_hop_type), next_hop_id=entry.next_hop_id,
-                                       where=self.where("route_entries", i))
-            self.steps.append(f"Route entry on {entry.router_id}: {entry.destination_cidr} -> "
-                              f"{entry.next_hop_type} {entry.next_hop_id}")
-        if m.idc is not None:
-            # The customer configures the access device last, once the VBR's side of the line exists.
-            for r, route in enumerate(m.idc.access_device.static_routes):
-                self.cloud.add_idc_static_route(idc_id=m.idc.id, destination=route.destination,
-                                                next_hop=route.next_hop,
-                                                where=self.where("idc", "access_device", "static_routes", r))
-                self.steps.append(f"Customer device {m.idc.access_device.id}: "
-                                  f"ip route {route.destination} {route.next_hop}")
+                                       where=self.where(*prefix, "route_entries", i))
+            self.log.append(f"Route entry on {entry.router_id}: {entry.destination_cidr} -> "
+                            f"{entry.next_hop_type} {entry.next_hop_id}")
+        for i, ref in enumerate(part.delete_route_entries):
+            self.cloud.delete_route_entry(router_id=ref.router_id, destination=ref.destination_cidr,
+                                          where=self.where(*prefix, "delete_route_entries", i))
+            self.log.append(f"Delete route entry {ref.destination_cidr} from {ref.router_id}")
+        if part.customer_routes:
+            self.customer_routes(part.customer_routes, prefix + ("customer_routes",))
+
+    def customer_routes(self, routes: list[schema.StaticRoute], prefix: tuple[Any, ...]) -> None:
+        idc = self.model.idc
+        if idc is None:
+            raise ScenarioError("customer routes need an IDC", where=self.where(*prefix),
+                                fix="declare the IDC under idc:")
+        for r, route in enumerate(routes):
+            self.cloud.add_idc_static_route(idc_id=idc.id, destination=route.destination, next_hop=route.next_hop,
+                                            where=self.where(*prefix, r))
+            self.log.append(f"Customer device {idc.access_device.id}: ip route {route.destination} {route.next_hop}")
 
     def _idc(self, idc: schema.Idc) -> None:
         self.cloud.create_idc(idc_id=idc.id, name=idc.name, cidr=idc.cidr, device_id=idc.access_device.id,
@@ -206,34 +259,39 @@ class _Applier:
                 self.cloud.add_idc_server(idc_id=idc.id, subnet=created, server_id=server.id, ip=server.ip,
                                           where=self.where("idc", "subnets", s, "servers", v))
 
-    def _vpc(self, i: int, vpc: schema.Vpc) -> None:
+    def _vpc(self, vpc: schema.Vpc, loc: tuple[Any, ...]) -> None:
         self.cloud.create_vpc(account=vpc.account, vpc_id=vpc.id, name=vpc.name, region=vpc.region, cidr=vpc.cidr,
-                              vrouter_id=vpc.vrouter_id, route_table_id=vpc.route_table_id,
-                              where=self.where("vpcs", i))
-        self.steps.append(f"VPC {vpc.id} ({vpc.name}, {vpc.region}, {vpc.cidr}) in account {vpc.account}")
+                              vrouter_id=vpc.vrouter_id, route_table_id=vpc.route_table_id, where=self.where(*loc))
+        self.log.append(f"VPC {vpc.id} ({vpc.name}, {vpc.region}, {vpc.cidr}) in account {vpc.account}")
         for s, vsw in enumerate(vpc.vswitches):
             self.cloud.create_vswitch(vpc_id=vpc.id, vswitch_id=vsw.id, zone=vsw.zone, cidr=vsw.cidr,
-                                      where=self.where("vpcs", i, "vswitches", s))
+                                      where=self.where(*loc, "vswitches", s))
             for n, inst in enumerate(vsw.instances):
                 self.cloud.create_instance(vswitch_id=vsw.id, instance_id=inst.id, ip=inst.ip, name=inst.name,
-                                           where=self.where("vpcs", i, "vswitches", s, "instances", n))
+                                           where=self.where(*loc, "vswitches", s, "instances", n))
 
 
-def apply(model: schema.ScenarioFile, source: SourceMap, path: Path) -> Scenario:
+def apply(model: schema.ScenarioFile, source: SourceMap, path: Path, until_step: int | None = None) -> Scenario:
+    total = len(model.steps)
+    if until_step is not None and not 0 <= until_step <= total:
+        raise ScenarioError(f"--until-step {until_step}: the scenario has {total} steps", where=str(path),
+                            fix=f"choose a step between 0 and {total}")
     applier = _Applier(model, source)
-    applier.run()
+    applier.base()
+    count = total if until_step is None else until_step
+    for index in range(count):
+        applier.step(index)
     hosts = _host_ids(applier.cloud)
-    for section in ("expect",):
-        for i, item in enumerate(getattr(model, section)):
-            _check_hosts(hosts, item.src, item.dst, source, (section, i))
+    for i, item in enumerate(model.expect):
+        _check_hosts(hosts, item.src, item.dst, source, ("expect", i))
     for i, probe in enumerate(model.checks.traceroute):
         _check_hosts(hosts, probe.src, probe.dst, source, ("checks", "traceroute", i))
     for i, test in enumerate(model.checks.throughput):
         _check_hosts(hosts, test.src, test.dst, source, ("checks", "throughput", i))
     return Scenario(name=model.name, title=model.title, reference=model.reference, path=path, cloud=applier.cloud,
-                    steps=tuple(applier.steps), expectations=tuple(model.expect),
-                    traceroutes=tuple(model.checks.traceroute), throughputs=tuple(model.checks.throughput),
-                    host_ids=tuple(hosts))
+                    steps=applier.log, expectations=tuple(model.expect), traceroutes=tuple(model.checks.traceroute),
+                    throughputs=tuple(model.checks.throughput), host_ids=tuple(hosts), model=model, source=source,
+                    steps_total=total, steps_applied=count)
 
 
 def _host_ids(cloud: ControlPlane) -> list[str]:

@@ -211,19 +211,46 @@ class Checks(Strict):
     throughput: list[Throughput] = Field(default_factory=list, max_length=8)
 
 
-class ScenarioFile(Strict):
-    """A whole scenario file."""
+class InterfaceRef(Strict):
+    account: AccountId
+    router_interface: CloudId
+
+
+class RouteEntryRef(Strict):
+    router_id: CloudId
+    destination_cidr: Cidr
+
+
+class Sections(Strict):
+    """What the top level and every step may hold, applied in this order."""
+
+    physical_connections: list[PhysicalConnection] = Field(default_factory=list, max_length=8)
+    vpcs: list[Vpc] = Field(default_factory=list, max_length=64)
+    vbrs: list[Vbr] = Field(default_factory=list, max_length=16)
+    router_interfaces: list[RouterInterface] = Field(default_factory=list, max_length=128)
+    connect: list[Connect] = Field(default_factory=list, max_length=64)
+    deactivate: list[InterfaceRef] = Field(default_factory=list, max_length=64)
+    activate: list[InterfaceRef] = Field(default_factory=list, max_length=64)
+    route_entries: list[RouteEntry] = Field(default_factory=list, max_length=1024)
+    delete_route_entries: list[RouteEntryRef] = Field(default_factory=list, max_length=1024)
+    customer_routes: list[StaticRoute] = Field(default_factory=list, max_length=64,
+                                               description="`ip route DEST NEXT_HOP` on the IDC's access device")
+
+
+class Step(Sections):
+    """One step of a tutorial: a lab can stop after any step and continue later."""
+
+    title: Text
+
+
+class ScenarioFile(Sections):
+    """A whole scenario file: resources that exist from the start, then the tutorial's steps."""
 
     name: CloudId
     title: Text = ""
     reference: Text = ""
     accounts: list[Account] = Field(min_length=1, max_length=16)
     idc: Idc | None = None
-    physical_connections: list[PhysicalConnection] = Field(default_factory=list, max_length=8)
-    vpcs: list[Vpc] = Field(default_factory=list, max_length=64)
-    vbrs: list[Vbr] = Field(default_factory=list, max_length=16)
-    router_interfaces: list[RouterInterface] = Field(default_factory=list, max_length=128)
-    connect: list[Connect] = Field(default_factory=list, max_length=64)
-    route_entries: list[RouteEntry] = Field(default_factory=list, max_length=1024)
+    steps: list[Step] = Field(default_factory=list, max_length=64)
     expect: list[Expectation] = Field(default_factory=list, max_length=1024)
     checks: Checks = Field(default_factory=Checks)

@@ -362,13 +362,67 @@ class ControlPlane:
                              f"leased line {pc_id} already connects {MAX_VPCS_PER_LEASED_LINE} VPCs",
                              fix="use another leased line for further VPCs", where=where)
 
-    def deactivate_router_interface(self, *, ri_id: str, where: str = "") -> None:
-        ri = self.router_interfaces[ri_id]
+    def _existing_interface(self, ri_id: str, account: str | None, where: str) -> RouterInterface:
+        ri = self.router_interfaces.get(ri_id)
+        if ri is None:
+            known = ", ".join(sorted(self.router_interfaces)) or "none"
+            raise CloudError("InvalidRouterInterfaceId.NotFound", f"router interface {ri_id} does not exist",
+                             fix=f"use one of: {known}", where=where)
+        if account is not None and ri.account != account:
+            raise CloudError("Forbidden.NotOwner", f"{ri_id} belongs to account {ri.account}, not {account}",
+                             fix=f"act from account {ri.account}", where=where)
+        return ri
+
+    def _set_status(self, ri: RouterInterface, status: RIStatus) -> None:
+        ri.status = status
+        ri.history.append(status)
+
+    def deactivate_router_interface(self, *, ri_id: str, account: str | None = None, where: str = "") -> None:
+        """DeactivateRouterInterface: Active -> Inactive; the pair stops carrying traffic."""
+        ri = self._existing_interface(ri_id, account, where)
         if ri.status is not RIStatus.ACTIVE:
-            raise CloudError("IncorrectRIStatus", f"{ri_id} is {ri.status.value}; only Active can be deactivated",
-                             fix="activate it first", where=where)
-        ri.status = RIStatus.INACTIVE
-        ri.history.append(RIStatus.INACTIVE)
+            raise CloudError("IncorrectRIStatus", f"{ri_id} is {ri.status.value}; only an Active interface can be "
+                             "deactivated", fix=f"activate {ri_id} first" if ri.status is RIStatus.INACTIVE
+                             else f"connect {ri_id}'s pair first", where=where)
+        self._set_status(ri, RIStatus.INACTIVE)
+
+    def activate_router_interface(self, *, ri_id: str, account: str | None = None, where: str = "") -> None:
+        """ActivateRouterInterface: Inactive -> Active."""
+        ri = self._existing_interface(ri_id, account, where)
+        if ri.status is not RIStatus.INACTIVE:
+            raise CloudError("IncorrectRIStatus", f"{ri_id} is {ri.status.value}; only an Inactive interface can be "
+                             "activated", fix="an Idle pair is connected by its initiator instead", where=where)
+        self._set_status(ri, RIStatus.ACTIVE)
+
+    def delete_router_interface(self, *, ri_id: str, account: str | None = None, where: str = "") -> None:
+        """DeleteRouterInterface: only when Idle or Inactive, and no route entry may use it."""
+        ri = self._existing_interface(ri_id, account, where)
+        if ri.status not in (RIStatus.IDLE, RIStatus.INACTIVE):
+            raise CloudError("IncorrectRIStatus", f"{ri_id} is {ri.status.value}; only Idle or Inactive interfaces "
+                             "can be deleted", fix=f"deactivate {ri_id} first", where=where)
+        table = self.route_table_of(ri.router_id)
+        users = [str(e.destination) for e in table.entries if e.next_hop_id == ri_id] if table else []
+        if users:
+            raise CloudError("DependencyViolation.RouteEntry",
+                             f"route entries of {ri.router_id} still use {ri_id}: {', '.join(users)}",
+                             fix="delete those route entries first", where=where)
+        del self.router_interfaces[ri_id]
+        self._ids.discard(ri_id)
+        peer = self.router_interfaces.get(ri.opposite_interface_id)
+        if peer is not None and peer.status is not RIStatus.IDLE:
+            self._set_status(peer, RIStatus.IDLE)   # the connection is gone; the peer can be paired again
+
+    def set_physical_connection_state(self, *, pc_id: str, up: bool, where: str = "") -> None:
+        """Take a leased line down (as a fibre cut or a disabled port would) or bring it back."""
+        pc = self.physical_connections.get(pc_id)
+        if pc is None:
+            raise CloudError("InvalidPhysicalConnectionId.NotFound", f"physical connection {pc_id} does not exist",
+                             fix="use one of: " + (", ".join(self.physical_connections) or "none"), where=where)
+        wanted = "Enabled" if up else "Down"
+        if pc.status == wanted:
+            raise CloudError("IncorrectStatus.PhysicalConnection", f"{pc_id} is already {wanted}",
+                             fix="nothing to do", where=where)
+        pc.status = wanted
 
     # ----- route tables -------------------------------------------------------------------------
 
@@ -392,10 +446,61 @@ class ControlPlane:
                              f"{destination} is inside {vpc.id}'s own CIDR {vpc.cidr}, which is a local route",
                              fix="route only destinations outside the VPC", where=where)
         self._check_next_hop(router_id, next_hop_type, next_hop_id, where)
+        self._check_overlap(router_id, table, destination, next_hop_type, next_hop_id, where)
         entry = RouteEntry(destination=destination, next_hop_type=next_hop_type, next_hop_id=next_hop_id,
                            where=where)
         table.entries.append(entry)
         return entry
+
+    def delete_route_entry(self, *, router_id: str, destination: IPv4Network, where: str = "") -> RouteEntry:
+        table = self.route_table_of(router_id)
+        if table is None:
+            raise CloudError("InvalidRouterId.NotFound", f"no VBR or VRouter with ID {router_id}",
+                             fix="name a VBR ID or a VPC's vrouter_id", where=where)
+        entry = next((e for e in table.entries if e.destination == destination), None)
+        if entry is None:
+            listed = ", ".join(str(e.destination) for e in table.entries) or "none"
+            raise CloudError("InvalidRouteEntry.NotFound", f"{table.id} has no custom route entry for {destination}",
+                             fix=f"its custom entries are: {listed}", where=where)
+        table.entries.remove(entry)
+        return entry
+
+    def networks_behind(self, router_id: str, next_hop_type: NextHopType, next_hop_id: str) -> list[IPv4Network]:
+        """The address blocks a next hop leads to: the peer VPC's CIDR, or the IDC behind a leased line."""
+        if next_hop_type is NextHopType.PHYSICAL_CONNECTION:
+            return [idc.cidr for idc in self.idcs.values()]
+        ri = self.router_interfaces.get(next_hop_id)
+        if ri is None:
+            return []
+        if ri.opposite_router_type is RouterType.VROUTER:
+            vpc = self.vpc_of_vrouter(ri.opposite_router_id)
+            return [vpc.cidr] if vpc else []
+        vbr = self.vbrs.get(ri.opposite_router_id)
+        return [idc.cidr for idc in self.idcs.values()] if vbr else []
+
+    def _check_overlap(self, router_id: str, table: RouteTable, destination: IPv4Network,
+                       next_hop_type: NextHopType, next_hop_id: str, where: str) -> None:
+        """Overlapping blocks behind different next hops must not meet in one route table."""
+        mine = [n for n in self.networks_behind(router_id, next_hop_type, next_hop_id) if n.overlaps(destination)]
+        vpc = self.vpc_of_vrouter(router_id)
+        if vpc is not None and any(n.overlaps(vpc.cidr) for n in mine):
+            raise CloudError("InvalidCidrBlock.Overlapped",
+                             f"{destination} -> {next_hop_id} leads to a block overlapping {vpc.id}'s own "
+                             f"CIDR {vpc.cidr}",
+                             fix="VPCs that talk to each other need non-overlapping CIDRs", where=where)
+        for entry in table.entries:
+            if entry.next_hop_id == next_hop_id or not entry.destination.overlaps(destination):
+                continue
+            theirs = [n for n in self.networks_behind(router_id, entry.next_hop_type, entry.next_hop_id)
+                      if n.overlaps(entry.destination)]
+            clash = [(a, b) for a in mine for b in theirs if a.overlaps(b)]
+            if clash:
+                a, b = clash[0]
+                raise CloudError("InvalidCidrBlock.Overlapped",
+                                 f"{destination} -> {next_hop_id} (to {a}) and {entry.destination} -> "
+                                 f"{entry.next_hop_id} (to {b}) would meet in {table.id} with overlapping blocks",
+                                 fix="narrow one of the two destinations so that they no longer overlap",
+                                 where=where)
 
     def _check_next_hop(self, router_id: str, next_hop_type: NextHopType, next_hop_id: str, where: str) -> None:
         if next_hop_type is NextHopType.ROUTER_INTERFACE:

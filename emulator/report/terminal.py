@@ -5,8 +5,10 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from emulator.checks.results import CheckResult
 from emulator.plan import Plan
-from emulator.routing.reachability import PairResult
+from emulator.routing.model import Network, NodeKind, longest_match
+from emulator.routing.reachability import PairResult, Verdict
 from emulator.runner import Prepared, RunOutcome
 from emulator.scenario import Scenario
 
@@ -19,8 +21,16 @@ def show_steps(console: Console, scenario: Scenario) -> None:
     console.print(f"[bold]{scenario.title or scenario.name}[/bold]")
     if scenario.reference:
         console.print(f"[dim]{scenario.reference}[/dim]")
-    for number, step in enumerate(scenario.steps, start=1):
-        console.print(f"  {number:2}. {step}")
+    number = 0
+    for line in scenario.steps:
+        if line.startswith("Step "):
+            console.print(f"[bold]{line}[/bold]")
+        else:
+            number += 1
+            console.print(f"  {number:2}. {line}")
+    if not scenario.complete:
+        console.print(f"[yellow]stopped after step {scenario.steps_applied} of {scenario.steps_total}: "
+                      f"the scenario's own expectations are not checked[/yellow]")
 
 
 def nodes_table(plan: Plan) -> Table:
@@ -79,10 +89,21 @@ def show_plan(console: Console, prepared: Prepared) -> None:
 
 def show_outcome(console: Console, outcome: RunOutcome) -> None:
     console.print(nodes_table(outcome.prepared.plan))
+    show_checks(console, outcome.checks)
+    timings = ", ".join(f"{k} {v:.1f}" for k, v in outcome.timings.items())
+    console.print(f"[dim]timings (s): {timings}; cleanup: {outcome.cleanup}[/dim]")
+    failed = [c for c in outcome.checks if not c.passed]
+    if outcome.passed:
+        console.print(f"[bold green]all {len(outcome.checks)} checks passed[/bold green]")
+    else:
+        console.print(f"[bold red]{len(failed)} of {len(outcome.checks)} checks failed[/bold red]")
+
+
+def show_checks(console: Console, checks: list[CheckResult]) -> None:
     table = Table(title="Checks", title_justify="left")
     for column in ("check", "from", "to", "result", "details"):
         table.add_column(column)
-    for check in outcome.checks:
+    for check in checks:
         d = check.detail
         if check.kind == "ping":
             details = (f"reachable={'yes' if d['reachable'] else 'no'} expected={'yes' if d['expected'] else 'no'}"
@@ -108,10 +129,32 @@ def show_outcome(console: Console, outcome: RunOutcome) -> None:
                 details += f"\n{d['error']}"
         table.add_row(check.kind, check.src, check.dst, _mark(check.passed), details)
     console.print(table)
-    timings = ", ".join(f"{k} {v:.1f}" for k, v in outcome.timings.items())
-    console.print(f"[dim]timings (s): {timings}; cleanup: {outcome.cleanup}[/dim]")
-    failed = [c for c in outcome.checks if not c.passed]
-    if outcome.passed:
-        console.print(f"[bold green]all {len(outcome.checks)} checks passed[/bold green]")
-    else:
-        console.print(f"[bold red]{len(failed)} of {len(outcome.checks)} checks failed[/bold red]")
+
+
+def _path_table(network: Network, verdict: Verdict, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("hop", "node", "role", "entered by", "route used"):
+        table.add_column(column)
+    destination = verdict.dst
+    for index, hop in enumerate(verdict.hops):
+        node = network.nodes[hop.node]
+        route = longest_match(node.routes, destination) if not node.owns(destination) else None
+        used = f"{route.prefix} -> {route.target or route.port}" if route else ("destination" if node.owns(
+            destination) else "-")
+        if node.kind is NodeKind.CLOUD_ROUTER and route is not None:
+            used += f" ({route.table or node.table})"
+        table.add_row(str(index), hop.node, node.role, str(hop.ingress) if hop.ingress else "-", used)
+    return table
+
+
+def show_explanation(console: Console, network: Network, result: PairResult) -> None:
+    console.print(_path_table(network, result.forward, f"{result.src} -> {result.dst}: request"))
+    if result.back is not None:
+        console.print(_path_table(network, result.back, f"{result.dst} -> {result.src}: reply"))
+    if result.reachable:
+        console.print(f"[green]REACHABLE[/green]: {result.src} and {result.dst} can ping each other")
+        return
+    e = result.explanation
+    assert e is not None
+    console.print(f"[red]{e.code}[/red] at {e.hop}: {e.message}")
+    console.print(f"  fix: {e.fix}")

@@ -53,6 +53,8 @@ class Node:
     role: str                          # VBR, VRouter, ECS instance, IDC server, access device, access point
     label: str
     account: str = ""
+    owner: str = ""                    # whose route table: the VPC ID for a VRouter, the VBR ID for a VBR
+    table: str = ""                    # that route table's ID
     ports: tuple[Port, ...] = ()
     routes: tuple[Route, ...] = ()
     vlan_pairs: tuple[tuple[str, str, int], ...] = ()  # access point: (customer port, trunk port, VLAN)
@@ -88,6 +90,7 @@ class Network:
     nodes: dict[str, Node]
     links: tuple[Link, ...]
     hosts: tuple[str, ...] = field(default=())
+    blocks: tuple[tuple[IPv4Network, str], ...] = ()   # (VPC or IDC CIDR, its ID): for suggested routes
 
     def links_at(self, node: str, port: str) -> list[Link]:
         return [link for link in self.links if link.other_end(node, port) is not None]

@@ -8,9 +8,9 @@ hops (each router answers from the address of the port the probe came in on).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Network
 
-from emulator.routing.model import Link, Network, NodeKind, longest_match
+from emulator.routing.model import Link, LinkKind, Network, NodeKind, longest_match
 
 MAX_HOPS = 32
 
@@ -24,6 +24,7 @@ class Hop:
 @dataclass(frozen=True)
 class Verdict:
     reached: bool
+    dst: IPv4Address
     hops: tuple[Hop, ...]
     links: tuple[Link, ...] = ()
     code: str = "REACHABLE"
@@ -70,8 +71,12 @@ def neighbour(network: Network, node: str, port: str,
     return None
 
 
-def _link_active(network: Network, node: str, port: str) -> bool:
-    return all(link.active for link in network.links_at(node, port))
+def _describe(link: Link) -> str:
+    if link.kind in (LinkKind.LEASED_LINE, LinkKind.LEASED_LINE_TRUNK):
+        return f"leased line {link.cloud_id}"
+    if link.kind is LinkKind.ROUTER_INTERFACE:
+        return f"router interface pair {link.cloud_id}"
+    return f"link {link.id}"
 
 
 def trace(network: Network, src: str, dst_ip: IPv4Address) -> Verdict:
@@ -83,36 +88,39 @@ def trace(network: Network, src: str, dst_ip: IPv4Address) -> Verdict:
     while True:
         node = network.nodes[current]
         if node.owns(dst_ip):
-            return Verdict(True, tuple(hops), tuple(links))
+            return Verdict(True, dst_ip, tuple(hops), tuple(links))
         if current in seen or len(hops) > MAX_HOPS:
-            return Verdict(False, tuple(hops), tuple(links), "LOOP", current,
+            return Verdict(False, dst_ip, tuple(hops), tuple(links), "LOOP", current,
                            f"the packet to {dst_ip} comes back to {current}: the routes form a loop",
                            f"check the route entries for {dst_ip} on the routers of this path")
         seen.add(current)
         route = longest_match(node.routes, dst_ip)
         if route is None:
-            table = next((r.table for r in node.routes if r.table), "") or f"{current}'s routing table"
-            return Verdict(False, tuple(hops), tuple(links), "NO_ROUTE", current,
+            table = node.table or f"{current}'s routing table"
+            return Verdict(False, dst_ip, tuple(hops), tuple(links), "NO_ROUTE", current,
                            f"{node.role} {current}: no route to {dst_ip} in {table}",
-                           _no_route_fix(network, current, dst_ip, table))
+                           suggest_route(network, current, dst_ip, came_from=hops[-2].node if len(hops) > 1 else ""))
         if not route.usable:
-            return Verdict(False, tuple(hops), tuple(links), "INTERFACE_NOT_ACTIVE", current,
-                           f"{node.role} {current}: the route {route.prefix} -> {route.target} uses a router "
-                           f"interface that is not Active",
-                           f"activate {route.target} (and its peer)")
+            leased_line = any(link.cloud_id == route.target and link.kind is LinkKind.LEASED_LINE
+                              for link in network.links)
+            what = "a leased line that is down" if leased_line else "a router interface that is not Active"
+            fix = f"bring {route.target} back up" if leased_line else f"activate {route.target} (and its peer)"
+            return Verdict(False, dst_ip, tuple(hops), tuple(links), "INTERFACE_NOT_ACTIVE", current,
+                           f"{node.role} {current}: the route {route.prefix} -> {route.target} uses {what}", fix)
         if route.port is None:
-            return Verdict(False, tuple(hops), tuple(links), "BLACKHOLE", current,
+            return Verdict(False, dst_ip, tuple(hops), tuple(links), "BLACKHOLE", current,
                            f"{node.role} {current}: {dst_ip} is inside {route.prefix} ({route.target}) "
                            f"but no instance has that address",
                            f"send to an existing instance of {route.target}")
-        if not _link_active(network, current, route.port):
-            return Verdict(False, tuple(hops), tuple(links), "INTERFACE_NOT_ACTIVE", current,
-                           f"{node.role} {current}: the link behind {route.port} is not Active",
-                           f"activate {route.port}")
+        down = [link for link in network.links_at(current, route.port) if not link.active]
+        if down:
+            return Verdict(False, dst_ip, tuple(hops), tuple(links), "INTERFACE_NOT_ACTIVE", current,
+                           f"{node.role} {current}: {_describe(down[0])} behind {route.port} is not up",
+                           f"bring {down[0].cloud_id} back up")
         gateway = route.next_hop or dst_ip
         found = neighbour(network, current, route.port, gateway)
         if found is None:
-            return Verdict(False, tuple(hops), tuple(links), "BLACKHOLE", current,
+            return Verdict(False, dst_ip, tuple(hops), tuple(links), "BLACKHOLE", current,
                            f"{node.role} {current}: next hop {gateway} for {route.prefix} is not on the link "
                            f"behind {route.port}",
                            f"point the route at an address reachable on {route.port}")
@@ -123,13 +131,30 @@ def trace(network: Network, src: str, dst_ip: IPv4Address) -> Verdict:
         current = next_node
 
 
-def _no_route_fix(network: Network, node_id: str, dst_ip: IPv4Address, table: str) -> str:
+def suggest_route(network: Network, node_id: str, dst_ip: IPv4Address, came_from: str = "") -> str:
+    """The route entry that would carry `dst_ip` on from `node_id`, in the console's words."""
     node = network.nodes[node_id]
-    if node.kind is NodeKind.CLOUD_ROUTER:
-        towards = [r.target for r in node.routes if r.kind == "custom"]
-        via = f" -> {towards[0]}" if towards else ""
-        return f"add a route entry for a prefix containing {dst_ip}{via} to {node_id}'s route table {table}"
-    return f"add a route to {dst_ip} on {node_id}"
+    prefix = next((block for block, _owner in network.blocks if dst_ip in block), IPv4Network(f"{dst_ip}/32"))
+    for port in node.ports:
+        for (far_node, far_port), _via in neighbours(network, node_id, port.name):
+            if far_node == came_from or not _delivers(network, far_node, far_port, dst_ip):
+                continue
+            if node.kind is NodeKind.CLOUD_ROUTER:
+                return f"add a route {prefix} -> {port.name} to {node.owner}'s route table {node.table}"
+            address = network.nodes[far_node].port(far_port).address
+            return f"add `ip route {prefix} {address.ip if address else '?'}` on {node_id}"
+    return f"add a route to {prefix} on {node_id}, towards the router that reaches it"
+
+
+def _delivers(network: Network, node_id: str, in_port: str, dst_ip: IPv4Address) -> bool:
+    """Would `node_id` carry a packet for `dst_ip` onwards (not back out of the port it came in by)?"""
+    node = network.nodes[node_id]
+    if node.owns(dst_ip):
+        return True
+    if node.kind is NodeKind.HOST:
+        return False
+    route = longest_match(node.routes, dst_ip)
+    return route is not None and route.usable and route.port is not None and route.port != in_port
 
 
 def evaluate(network: Network, src: str, dst: str) -> PairResult:
@@ -139,7 +164,7 @@ def evaluate(network: Network, src: str, dst: str) -> PairResult:
         return PairResult(src, dst, False, forward, None, forward)
     back = trace(network, dst, network.address_of(src))
     if not back.reached:
-        explanation = Verdict(False, back.hops, back.links, "NO_RETURN_ROUTE", back.hop,
+        explanation = Verdict(False, back.dst, back.hops, back.links, "NO_RETURN_ROUTE", back.hop,
                               f"the request arrives, but the reply is lost: {back.message}", back.fix)
         return PairResult(src, dst, False, forward, back, explanation)
     return PairResult(src, dst, True, forward, back)

@@ -7,6 +7,7 @@ and the controller all read.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from ipaddress import IPv4Interface, IPv4Network
 
 from emulator.cloud.control_plane import ControlPlane
@@ -54,12 +55,12 @@ class _Builder:
         for vpc in self.cloud.vpcs.values():
             self._custom_routes(vpc.vrouter_id, vpc.route_table)
         final = {
-            node_id: Node(id=node.id, kind=node.kind, role=node.role, label=node.label, account=node.account,
-                          ports=tuple(self.ports.get(node_id, ())), routes=tuple(self.routes.get(node_id, ())),
-                          vlan_pairs=node.vlan_pairs)
+            node_id: replace(node, ports=tuple(self.ports.get(node_id, ())), routes=tuple(self.routes.get(node_id, ())))
             for node_id, node in self.nodes.items()
         }
-        return Network(nodes=final, links=tuple(self.links), hosts=tuple(hosts))
+        blocks = tuple((vpc.cidr, vpc.id) for vpc in self.cloud.vpcs.values())
+        blocks += tuple((idc.cidr, idc.id) for idc in self.cloud.idcs.values())
+        return Network(nodes=final, links=tuple(self.links), hosts=tuple(hosts), blocks=blocks)
 
     # ----- helpers ---------------------------------------------------------------------------
 
@@ -109,13 +110,13 @@ class _Builder:
                 customer = self._port(ap, Port(name=f"cust.{vbr.vlan_id}", label=f"customer side, VLAN {vbr.vlan_id}"))
                 trunk = self._port(ap, Port(name=f"trunk.{vbr.id}", vlan=vbr.vlan_id, label=f"towards {vbr.id}"))
                 node = self.nodes[ap]
-                self.nodes[ap] = Node(id=node.id, kind=node.kind, role=node.role, label=node.label,
-                                      account=node.account,
-                                      vlan_pairs=node.vlan_pairs + ((customer.name, trunk.name, vbr.vlan_id),))
+                self.nodes[ap] = replace(node, vlan_pairs=node.vlan_pairs + ((customer.name, trunk.name, vbr.vlan_id),))
+                up = pc.status == "Enabled"
                 self.links.append(Link(id=f"{pc.id}:{vbr.vlan_id}", kind=LinkKind.LEASED_LINE, a=(device, line.name),
-                                       b=(ap, customer.name), bandwidth_mbps=pc.bandwidth_mbps, cloud_id=pc.id))
+                                       b=(ap, customer.name), bandwidth_mbps=pc.bandwidth_mbps, cloud_id=pc.id,
+                                       active=up))
                 self.links.append(Link(id=f"{pc.id}:{vbr.id}", kind=LinkKind.LEASED_LINE_TRUNK, a=(ap, trunk.name),
-                                       b=(vbr.id, pc.id), cloud_id=pc.id, vlan=vbr.vlan_id))
+                                       b=(vbr.id, pc.id), cloud_id=pc.id, vlan=vbr.vlan_id, active=up))
         for static in idc.static_routes:
             port = next((p for p in self.ports[device] if p.address and static.next_hop in p.address.network), None)
             if port is None:
@@ -139,7 +140,7 @@ class _Builder:
         vpc = self.cloud.vpcs[vpc_id]
         router = vpc.vrouter_id
         self._node(Node(id=router, kind=NodeKind.CLOUD_ROUTER, role="VRouter", label=f"VRouter of {vpc.name or vpc.id}",
-                        account=vpc.account))
+                        account=vpc.account, owner=vpc.id, table=vpc.route_table.id))
         hosts = []
         for vswitch in vpc.vswitches.values():
             self._route(router, Route(prefix=vswitch.cidr, port=None, next_hop=None, kind="local",
@@ -159,7 +160,7 @@ class _Builder:
     def _vbr(self, vbr_id: str) -> None:
         vbr = self.cloud.vbrs[vbr_id]
         self._node(Node(id=vbr.id, kind=NodeKind.CLOUD_ROUTER, role="VBR", label=f"VBR {vbr.name or vbr.id}",
-                        account=vbr.account))
+                        account=vbr.account, owner=vbr.id, table=vbr.route_table.id))
         port = self._port(vbr.id, Port(name=vbr.physical_connection_id, address=vbr.local_gateway, vlan=vbr.vlan_id,
                                        label=f"leased line {vbr.physical_connection_id} VLAN {vbr.vlan_id}"))
         self._connected(vbr.id, port, vbr.route_table.id)
@@ -171,7 +172,9 @@ class _Builder:
         for ri in self.cloud.router_interfaces.values():
             if ri.role is not Role.INITIATOR or ri.status is RIStatus.IDLE:
                 continue
-            peer = self.cloud.router_interfaces[ri.opposite_interface_id]
+            peer = self.cloud.router_interfaces.get(ri.opposite_interface_id)
+            if peer is None:       # the accepting side was deleted: nothing to connect to
+                continue
             subnet = next(free)
             hosts = list(subnet.hosts())
             mine = IPv4Interface(f"{hosts[0]}/30")
@@ -198,9 +201,10 @@ class _Builder:
         for entry in table.entries:
             if entry.next_hop_type is NextHopType.PHYSICAL_CONNECTION:
                 vbr = self.cloud.vbrs[router_id]
+                up = self.cloud.physical_connections[entry.next_hop_id].status == "Enabled"
                 self._route(router_id, Route(prefix=entry.destination, port=entry.next_hop_id,
                                              next_hop=vbr.peer_gateway.ip, kind="custom", target=entry.next_hop_id,
-                                             table=table.id))
+                                             usable=up, table=table.id))
                 continue
             next_hop, active = self._peer_address(entry.next_hop_id)
             self._route(router_id, Route(prefix=entry.destination, port=entry.next_hop_id if next_hop else None,

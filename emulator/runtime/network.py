@@ -124,11 +124,37 @@ class EmulatedNetwork:
             for argv in shaping.htb_commands(intf, rate_mbps) if rate_mbps else []:
                 self._local(node, argv)
 
+    def update(self, new: Plan) -> None:
+        """Carry a changed plan (same structure) into the running network: Linux routes and link states.
+
+        The OpenFlow side follows through the controller, which watches the plan file.
+        """
+        old, self.plan = self.plan, new
+        for before, after in zip(old.nodes, new.nodes, strict=True):
+            if after.dpid is not None or before.linux_routes == after.linux_routes:
+                continue
+            for route in set(before.linux_routes) - set(after.linux_routes):
+                self.run_in(after.name, ["ip", "route", "del", route.prefix, "via", route.via, "dev", route.dev],
+                            check=False)
+            for route in after.linux_routes:
+                self.run_in(after.name, ["ip", "route", "replace", route.prefix, "via", route.via, "dev", route.dev])
+        for before, after in zip(old.links, new.links, strict=True):
+            if before.active != after.active and after.kind == "leased_line":
+                self.set_carrier(after, after.active)
+
+    def set_carrier(self, link: PlanLink, up: bool) -> None:
+        """The provider's end of the link goes down or up: the customer's device sees its carrier go."""
+        self._local(self.plan.node(link.b_node), ["ip", "link", "set", "dev", link.b_intf, "up" if up else "down"])
+
     def stop(self) -> None:
         if self.net is None:
             return
         net, self.net = self.net, None
+        for node in net.values():
+            if getattr(node, "waiting", False):     # a command left running from the lab's shell
+                node.sendInt()
+                node.waitOutput()
         try:
             net.stop()
-        except Exception as exc:  # teardown goes on; clean sweeps what is left
-            raise RuntimeFailure(f"Mininet could not stop cleanly: {exc}") from exc
+        except Exception as exc:  # teardown goes on: the runner's sweep removes what is left
+            raise RuntimeFailure(f"Mininet could not stop cleanly: {exc!r}") from exc

@@ -66,7 +66,7 @@ def test_bad_input_exits_two_with_file_and_line_and_builds_nothing(tmp_path):
     text = REFERENCE.read_text().replace("    spec: Large.1\n", "    spec: Large.7\n", 1)
     path = tmp_path / "bad.yaml"
     path.write_text(text)
-    line = text.splitlines().index("  - id: ri-AAA") + 1
+    line = text.splitlines().index("      - id: ri-AAA") + 1
     for verb in ("validate", "run"):
         result = _cli(verb, str(path))
         assert result.returncode == 2
@@ -91,3 +91,30 @@ def test_unknown_scenario_and_list():
     result = _cli("run", "multi_vpc_leased_lne")
     assert result.returncode == 2 and "did you mean multi_vpc_leased_line" in result.stderr
     assert "multi_vpc_leased_line" in _cli("list").stdout
+
+
+def test_lab_script_steps_through_the_tutorial_and_changes_the_live_network(tmp_path):
+    script = tmp_path / "lab.txt"
+    script.write_text("\n".join([
+        "# comments and blank lines are skipped", "",
+        "step", "step", "step",          # the VBR, the interfaces (rebuild), the connection (rebuild)
+        "step",                          # the route entries
+        "explain idc-server-1 i-vpcb-1",
+        "step",                          # the customer's ip route
+        "ping idc-server-1 i-vpcb-1",
+        "ri deactivate ri-BBB",
+        "ping idc-server-1 i-vpcb-1",
+        "ri connect ri-AAA",
+        "table vbr-12345678",
+    ]) + "\n")
+    result = _cli("lab", "multi_vpc_leased_line", "--until-step", "0", "--script", str(script))
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert out.count("rebuilding the network") == 2
+    assert "fix: add `ip route 192.168.0.0/16 10.100.0.1` on customer-router" in out
+    pings = [line for line in out.splitlines() if line.startswith("idc-server-1 -> i-vpcb-1: ") and "reachable" in line]
+    assert pings == ["idc-server-1 -> i-vpcb-1: reachable", "idc-server-1 -> i-vpcb-1: unreachable"]
+    assert "usage: ri deactivate|activate RI_ID" in out
+    assert "192.168.0.0/16" in out and "inactive" in out
+    assert "Traceback" not in out + result.stderr
+    assert cleanup.leftovers().empty()

@@ -223,3 +223,88 @@ def test_ids_are_unique_across_resources():
     assert _code(lambda: cloud.create_vpc(account=A, vpc_id="vbr-1", name="", region="r",
                                           cidr=IPv4Network("10.0.0.0/16"), vrouter_id="vrt-z",
                                           route_table_id="vtb-z")) == "InvalidParameter.DuplicateId"
+
+
+def test_deactivate_activate_and_delete_follow_the_state_machine():
+    cloud = _base()
+    _pair(cloud)
+    assert _code(lambda: cloud.deactivate_router_interface(ri_id="ri-AAA")) == "IncorrectRIStatus"   # Idle
+    cloud.connect_router_interface(account=A, ri_id="ri-AAA")
+    assert _code(lambda: cloud.delete_router_interface(ri_id="ri-AAA")) == "IncorrectRIStatus"      # Active
+    cloud.add_route_entry(router_id="vbr-1", destination=IPv4Network("192.168.0.0/16"),
+                          next_hop_type=NextHopType.ROUTER_INTERFACE, next_hop_id="ri-AAA")
+    cloud.deactivate_router_interface(ri_id="ri-AAA")
+    assert not cloud.router_interfaces["ri-AAA"].carries_traffic
+    assert _code(lambda: cloud.deactivate_router_interface(ri_id="ri-AAA")) == "IncorrectRIStatus"
+    assert _code(lambda: cloud.delete_router_interface(ri_id="ri-AAA")) == "DependencyViolation.RouteEntry"
+    cloud.activate_router_interface(ri_id="ri-AAA")
+    assert cloud.router_interfaces["ri-AAA"].history[-3:] == [RIStatus.ACTIVE, RIStatus.INACTIVE, RIStatus.ACTIVE]
+    assert _code(lambda: cloud.activate_router_interface(ri_id="ri-AAA")) == "IncorrectRIStatus"
+    cloud.deactivate_router_interface(ri_id="ri-AAA")
+    cloud.delete_route_entry(router_id="vbr-1", destination=IPv4Network("192.168.0.0/16"))
+    cloud.delete_router_interface(ri_id="ri-AAA")
+    assert "ri-AAA" not in cloud.router_interfaces
+    assert _code(lambda: cloud.activate_router_interface(ri_id="ri-AAA")) == "InvalidRouterInterfaceId.NotFound"
+
+
+def test_deleting_a_route_that_is_not_there():
+    cloud = _base()
+    assert _code(lambda: cloud.delete_route_entry(router_id="vbr-1", destination=IPv4Network("10.0.0.0/8"))) == \
+        "InvalidRouteEntry.NotFound"
+
+
+def test_leased_line_state():
+    cloud = _base()
+    cloud.set_physical_connection_state(pc_id="pc-AAA", up=False)
+    assert cloud.physical_connections["pc-AAA"].status == "Down"
+    assert _code(lambda: cloud.set_physical_connection_state(pc_id="pc-AAA", up=False)) == \
+        "IncorrectStatus.PhysicalConnection"
+    assert _code(lambda: cloud.set_physical_connection_state(pc_id="pc-ZZZ", up=True)) == \
+        "InvalidPhysicalConnectionId.NotFound"
+
+
+def test_overlapping_vpcs_may_not_meet_in_one_route_table():
+    cloud = _base()
+    cloud.create_vpc(account=A, vpc_id="vpc-a", name="", region="r", cidr=IPv4Network("192.168.0.0/20"),
+                     vrouter_id="vrt-a", route_table_id="vtb-a")
+    _pair(cloud)
+    _pair(cloud, ini="ri-CCC", acc="ri-DDD", vpc_router="vrt-a", vpc_account=A)
+    cloud.connect_router_interface(account=A, ri_id="ri-AAA")
+    cloud.connect_router_interface(account=A, ri_id="ri-CCC")
+    cloud.add_route_entry(router_id="vbr-1", destination=IPv4Network("192.168.0.0/16"),
+                          next_hop_type=NextHopType.ROUTER_INTERFACE, next_hop_id="ri-AAA")
+    with pytest.raises(CloudError) as caught:
+        cloud.add_route_entry(router_id="vbr-1", destination=IPv4Network("192.168.0.0/20"),
+                              next_hop_type=NextHopType.ROUTER_INTERFACE, next_hop_id="ri-CCC")
+    assert caught.value.code == "InvalidCidrBlock.Overlapped"
+    assert "192.168.0.0/16 -> ri-AAA" in caught.value.message and "narrow" in caught.value.fix
+
+
+def test_a_route_towards_a_block_overlapping_the_vpc_itself_is_refused():
+    cloud = _base()
+    cloud.create_idc(idc_id="idc", name="", cidr=IPv4Network("192.168.0.0/16"), device_id="cpe")
+    _pair(cloud)
+    cloud.connect_router_interface(account=A, ri_id="ri-AAA")
+    with pytest.raises(CloudError) as caught:
+        # VPC-B is 192.168.0.0/16 too: a route to the IDC would lead to its own addresses
+        cloud.add_route_entry(router_id="vrt-b", destination=IPv4Network("192.0.0.0/8"),
+                              next_hop_type=NextHopType.ROUTER_INTERFACE, next_hop_id="ri-BBB")
+    assert caught.value.code == "InvalidCidrBlock.Overlapped"
+
+
+def test_deleting_one_side_of_a_pair_leaves_the_other_idle_and_the_network_consistent():
+    from emulator.routing.reachability import expected_matrix
+    from emulator.routing.topology import build_network
+
+    cloud = _base()
+    _pair(cloud)
+    cloud.connect_router_interface(account=A, ri_id="ri-AAA")
+    cloud.add_route_entry(router_id="vbr-1", destination=IPv4Network("192.168.0.0/16"),
+                          next_hop_type=NextHopType.ROUTER_INTERFACE, next_hop_id="ri-AAA")
+    cloud.deactivate_router_interface(ri_id="ri-BBB")
+    cloud.delete_router_interface(ri_id="ri-BBB")
+    assert cloud.router_interfaces["ri-AAA"].status is RIStatus.IDLE
+    network = build_network(cloud)
+    expected_matrix(network)
+    route = next(r for r in network.nodes["vbr-1"].routes if r.target == "ri-AAA")
+    assert route.port is None and not route.usable

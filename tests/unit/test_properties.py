@@ -108,3 +108,44 @@ def test_long_cloud_ids_still_give_short_linux_names():
             if item[key] == "i-vpcb-1":
                 item[key] = long_id
     _load_text(yaml.safe_dump(data))
+
+
+OPERATIONS = st.sampled_from(["deactivate", "activate", "delete_ri", "add_route", "delete_route", "line"])
+RI_IDS = st.sampled_from(["ri-AAA", "ri-BBB", "ri-CCC", "ri-DDD", "ri-ZZZ"])
+ROUTERS = st.sampled_from(["vbr-12345678", "vrt-12345678", "vrt-87654321", "vpc-12345678", "nothing"])
+PREFIXES = st.sampled_from(["172.16.0.0/12", "192.168.0.0/16", "10.10.0.0/16", "10.10.1.0/24", "0.0.0.0/0",
+                            "192.168.0.0/20", "100.64.0.0/10"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(OPERATIONS, RI_IDS, ROUTERS, PREFIXES, st.booleans()), max_size=12))
+def test_any_sequence_of_console_actions_is_accepted_or_refused_with_a_code(actions):
+    from ipaddress import IPv4Network
+
+    from emulator.cloud.resources import NextHopType
+    from emulator.errors import CloudError
+
+    loaded = scenario.load("multi_vpc_leased_line")
+    cloud = loaded.cloud
+    for operation, ri, router, prefix, flag in actions:
+        network = IPv4Network(prefix)
+        try:
+            if operation == "deactivate":
+                cloud.deactivate_router_interface(ri_id=ri)
+            elif operation == "activate":
+                cloud.activate_router_interface(ri_id=ri)
+            elif operation == "delete_ri":
+                cloud.delete_router_interface(ri_id=ri)
+            elif operation == "add_route":
+                kind = NextHopType.PHYSICAL_CONNECTION if flag else NextHopType.ROUTER_INTERFACE
+                cloud.add_route_entry(router_id=router, destination=network, next_hop_type=kind,
+                                      next_hop_id="pc-AAA" if flag else ri)
+            elif operation == "delete_route":
+                cloud.delete_route_entry(router_id=router, destination=network)
+            else:
+                cloud.set_physical_connection_state(pc_id="pc-AAA", up=flag)
+        except CloudError as error:
+            assert error.code and error.fix
+        topology = build_network(cloud)
+        expected_matrix(topology)
+        make_plan(topology, loaded.name)

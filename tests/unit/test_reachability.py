@@ -61,3 +61,22 @@ def test_a_missing_return_route_is_reported_as_such(loaded):
 def test_an_address_without_instance_is_a_blackhole(loaded):
     verdict = trace(build_network(loaded.cloud), "idc-server-1", IPv4Address("192.168.1.99"))
     assert verdict.code == "BLACKHOLE" and verdict.hop == "vrt-87654321"
+
+
+def test_fixes_name_the_route_to_add_in_the_consoles_words(loaded):
+    from ipaddress import IPv4Network
+
+    loaded.cloud.delete_route_entry(router_id="vrt-87654321", destination=IPv4Network("172.16.0.0/12"))
+    result = evaluate(build_network(loaded.cloud), "idc-server-1", "i-vpcb-1")
+    assert result.explanation.fix == "add a route 172.16.0.0/12 -> ri-BBB to vpc-87654321's route table vtb-87654321"
+    unconfigured = scenario.load("multi_vpc_leased_line", until_step=4)
+    result = evaluate(build_network(unconfigured.cloud), "idc-server-1", "i-vpcb-1")
+    assert result.explanation.code == "NO_ROUTE" and result.explanation.hop == "customer-router"
+    assert result.explanation.fix == "add `ip route 192.168.0.0/16 10.100.0.1` on customer-router"
+
+
+def test_a_leased_line_that_is_down(loaded):
+    loaded.cloud.set_physical_connection_state(pc_id="pc-AAA", up=False)
+    result = evaluate(build_network(loaded.cloud), "i-vpcb-1", "idc-server-1")
+    assert result.explanation.code == "INTERFACE_NOT_ACTIVE" and result.explanation.hop == "vbr-12345678"
+    assert "leased line" in result.explanation.message and "pc-AAA" in result.explanation.fix

@@ -43,11 +43,12 @@ def _error_for(write_scenario, text: str) -> ScenarioError:
 
 
 def test_misspelt_key_gets_did_you_mean_with_line(write_scenario, reference_text):
-    text = reference_text.replace("    vlan_id: 1000", "    vlan_idd: 1000")
+    text = reference_text.replace("        vlan_id: 1000", "        vlan_idd: 1000")
     error = _error_for(write_scenario, text)
-    line = text.splitlines().index("    vlan_idd: 1000") + 1
+    line = text.splitlines().index("        vlan_idd: 1000") + 1
     assert error.where.endswith(f"scenario.yaml:{line}")
     assert "vlan_idd" in error.message and "did you mean 'vlan_id'" in error.fix
+    assert "steps[0].vbrs[0]" in error.message
 
 
 def test_cidr_with_host_bits_suggests_the_network(write_scenario, reference_text):
@@ -66,8 +67,8 @@ def test_provider_rule_errors_carry_the_line_of_the_resource(write_scenario, ref
                                   "- {account: 87654321, router_interface: ri-BBB}")
     error = _error_for(write_scenario, text)
     assert isinstance(error, CloudError) and error.code == "IncorrectRole.NotInitiatingSide"
-    line = text.splitlines().index("  - {account: 87654321, router_interface: ri-BBB}") + 1
-    assert error.where.endswith(f":{line}")
+    line = text.splitlines().index("      - {account: 87654321, router_interface: ri-BBB}") + 1
+    assert error.where.endswith(f":{line} (step 3: Connect from the initiating side; both sides become Active)")
 
 
 def test_unknown_host_in_expectations_suggests_one(write_scenario, reference_text):
@@ -88,3 +89,24 @@ def test_top_level_must_be_a_mapping(write_scenario):
 def test_account_ids_may_be_written_as_numbers_or_strings(write_scenario, reference_text):
     loaded = scenario.load(str(write_scenario(reference_text.replace("  - id: 12345678", "  - id: '12345678'"))))
     assert "12345678" in loaded.cloud.accounts
+
+
+def test_steps_apply_in_order_and_a_lab_can_stop_and_continue():
+    first_two = scenario.load("multi_vpc_leased_line", until_step=2)
+    assert first_two.steps_applied == 2 and not first_two.complete
+    assert {ri.status.value for ri in first_two.cloud.router_interfaces.values()} == {"Idle"}
+    assert first_two.step_titles()[2].startswith("Connect")
+    applied = first_two.apply_next_step()
+    assert applied[0].startswith("Step 3") and first_two.steps_applied == 3
+    assert first_two.cloud.router_interfaces["ri-AAA"].status.value == "Active"
+    while not first_two.complete:
+        first_two.apply_next_step()
+    assert len(first_two.cloud.idcs["idc-customer"].static_routes) == 2
+    with pytest.raises(ScenarioError, match="already applied"):
+        first_two.apply_next_step()
+
+
+def test_until_step_out_of_range():
+    with pytest.raises(ScenarioError) as caught:
+        scenario.load("multi_vpc_leased_line", until_step=9)
+    assert "has 5 steps" in caught.value.message

@@ -1,0 +1,176 @@
+"""The lab's shell: Mininet's CLI (so `cesrv1 ping 192.168.1.10`, `nodes`, `net` work) plus the console's verbs.
+
+  route add ROUTER DEST RouterInterface|PhysicalConnection NEXT_HOP_ID
+  route del ROUTER DEST
+  ri deactivate|activate RI_ID
+  line down|up PC_ID
+  table ROUTER          the route table as the console shows it
+  flows ROUTER          the flows installed on its bridge
+  ping SRC DST          one ping between two hosts (cloud IDs)
+  explain SRC DST       the path, or where and why it breaks
+  check                 the scenario's checks again
+  steps / step          the tutorial's steps / apply the next one
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from cmd import Cmd
+from select import poll
+
+from mininet.cli import CLI
+from mininet.log import setLogLevel
+from rich.console import Console
+
+from emulator.errors import EmulatorError
+from emulator.lab import NEEDS_REBUILD, Lab
+
+
+class LabShell(CLI):
+    prompt = "cloud-lab> "
+
+    def __init__(self, lab: Lab, console: Console, queued: list[str] | None = None) -> None:
+        # Mininet's CLI.__init__ starts the loop at once; set up what it would, and start in start().
+        self.lab = lab
+        self.console = console
+        self.rebuild = False
+        self.mn = lab.live.network.net
+        self.locals = {"net": self.mn}
+        self.inputFile = None
+        self.inPoller = poll()
+        self.inPoller.register(sys.stdin)
+        self.interactive = queued is None
+        Cmd.__init__(self, stdin=sys.stdin)
+        self.cmdqueue = list(queued or [])
+        if not self.interactive:
+            self.use_rawinput = False
+            self.prompt = ""
+
+    def start(self) -> None:
+        setLogLevel("output")   # Mininet prints node output at this level
+        try:
+            if self.interactive:
+                self.console.print(__doc__.split("\n\n", 1)[1].rstrip())
+                self.initReadline()
+            self.cmdloop()
+        finally:
+            setLogLevel("error")
+
+    # ----- helpers ----------------------------------------------------------------------------
+
+    def _args(self, line: str, count: int, usage: str) -> list[str] | None:
+        try:
+            args = shlex.split(line)
+        except ValueError as exc:
+            self.console.print(f"[red]error[/red] {exc}")
+            return None
+        if len(args) != count:
+            self.console.print(f"usage: {usage}")
+            return None
+        return args
+
+    def _do(self, action) -> bool:
+        """Run a lab action; a refusal is shown and changes nothing. True ends the loop (rebuild)."""
+        try:
+            outcome = action()
+        except EmulatorError as error:
+            self.console.print(f"[red]refused[/red] {error.render()}", soft_wrap=True)
+            return False
+        if outcome == NEEDS_REBUILD:
+            self.rebuild = True
+            return True
+        if outcome is not None:
+            self.console.print(outcome)
+        return False
+
+    def onecmd(self, line: str) -> bool:
+        if not self.interactive and line != "EOF":
+            self.console.print(f"[bold]cloud-lab>[/bold] {line}")
+        return super().onecmd(line)
+
+    def do_EOF(self, line: str) -> bool:  # noqa: N802 (cmd's name)
+        return True
+
+    # ----- the console's verbs --------------------------------------------------------------------
+
+    def do_route(self, line: str) -> bool:
+        """route add ROUTER DEST TYPE NEXT_HOP_ID | route del ROUTER DEST"""
+        words = line.split()
+        if words[:1] == ["add"]:
+            args = self._args(line, 5, "route add ROUTER DEST RouterInterface|PhysicalConnection NEXT_HOP_ID")
+            return bool(args) and self._do(lambda: self.lab.add_route(*args[1:]))
+        if words[:1] == ["del"]:
+            args = self._args(line, 3, "route del ROUTER DEST")
+            return bool(args) and self._do(lambda: self.lab.delete_route(*args[1:]))
+        self.console.print("usage: route add ROUTER DEST TYPE NEXT_HOP_ID | route del ROUTER DEST")
+        return False
+
+    def do_ri(self, line: str) -> bool:
+        """ri deactivate RI_ID | ri activate RI_ID"""
+        args = self._args(line, 2, "ri deactivate|activate RI_ID")
+        if args and args[0] not in ("deactivate", "activate"):
+            self.console.print("usage: ri deactivate|activate RI_ID (an Idle pair is connected by the scenario's "
+                               "steps)")
+        if not args or args[0] not in ("deactivate", "activate"):
+            return False
+        action = self.lab.deactivate if args[0] == "deactivate" else self.lab.activate
+        return self._do(lambda: action(args[1]))
+
+    def do_line(self, line: str) -> bool:
+        """line down PC_ID | line up PC_ID"""
+        args = self._args(line, 2, "line down|up PC_ID")
+        if args and args[0] not in ("down", "up"):
+            self.console.print("usage: line down|up PC_ID")
+        if not args or args[0] not in ("down", "up"):
+            return False
+        return self._do(lambda: self.lab.line(args[1], args[0] == "up"))
+
+    def do_table(self, line: str) -> bool:
+        """table ROUTER: the route table as the console shows it"""
+        args = self._args(line, 1, "table ROUTER")
+        return bool(args) and self._do(lambda: self.console.print(self.lab.route_table(args[0])))
+
+    def do_flows(self, line: str) -> bool:
+        """flows ROUTER: the OpenFlow flows installed on its bridge"""
+        args = self._args(line, 1, "flows ROUTER")
+        return bool(args) and self._do(lambda: self.lab.flows(args[0]).rstrip())
+
+    def do_explain(self, line: str) -> bool:
+        """explain SRC DST: the path, or where and why it breaks"""
+        from emulator.report import terminal
+
+        args = self._args(line, 2, "explain SRC DST")
+        return bool(args) and self._do(lambda: terminal.show_explanation(
+            self.console, self.lab.prepared.network, self.lab.explain(*args)))
+
+    def do_ping(self, line: str) -> bool:
+        """ping SRC DST: one ping between two hosts, by cloud ID"""
+        args = self._args(line, 2, "ping SRC DST")
+        if not args:
+            return False
+        return self._do(lambda: f"{args[0]} -> {args[1]}: "
+                                f"{'reachable' if self.lab.ping(*args) else 'unreachable'}")
+
+    def do_check(self, line: str) -> bool:
+        """check: run the scenario's checks again"""
+        from emulator.report import terminal
+
+        def show() -> None:
+            checks = self.lab.check()
+            terminal.show_checks(self.console, checks)
+
+        return self._do(show)
+
+    def do_steps(self, line: str) -> bool:
+        """steps: the tutorial's steps, and how far the lab is"""
+        scenario = self.lab.prepared.scenario
+        for number, title in enumerate(scenario.step_titles(), start=1):
+            mark = "done" if number <= scenario.steps_applied else "next" if number == scenario.steps_applied + 1 \
+                else "    "
+            self.console.print(f"  [{mark}] {number}. {title}")
+        return False
+
+    def do_step(self, line: str) -> bool:
+        """step: apply the next tutorial step to the running network"""
+        return self._do(self.lab.step)

@@ -1,0 +1,75 @@
+"""Live changes in the lab: every action goes through the control plane and reaches the running network."""
+
+import time
+
+import pytest
+
+from emulator import runner, scenario
+from emulator.errors import CloudError
+from emulator.lab import Lab
+
+
+@pytest.fixture(scope="module")
+def lab():
+    prepared = runner.prepare(scenario.load("multi_vpc_leased_line"))
+    with runner.live_network(prepared) as live:
+        yield Lab(prepared, live)
+
+
+def _reachable_within(lab: Lab, src: str, dst: str, seconds: float) -> float | None:
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        if lab.ping(src, dst):
+            return time.monotonic() - started
+    return None
+
+
+def test_deactivate_then_activate_a_router_interface(lab):
+    assert lab.ping("idc-server-1", "i-vpcb-1")
+    lab.deactivate("ri-AAA")
+    assert not lab.ping("idc-server-1", "i-vpcb-1")
+    assert lab.explain("idc-server-1", "i-vpcb-1").explanation.code == "INTERFACE_NOT_ACTIVE"
+    assert lab.ping("idc-server-1", "i-vpca-1"), "the other VPC's pair is untouched"
+    lab.activate("ri-AAA")
+    assert _reachable_within(lab, "idc-server-1", "i-vpcb-1", 1.0) is not None
+    assert lab.last_update_s < 1.0
+
+
+def test_a_deleted_route_breaks_the_return_path_and_adding_it_back_restores_it(lab):
+    lab.delete_route("vrt-87654321", "172.16.0.0/12")
+    assert not lab.ping("idc-server-1", "i-vpcb-1")
+    assert lab.explain("idc-server-1", "i-vpcb-1").explanation.code == "NO_RETURN_ROUTE"
+    lab.add_route("vrt-87654321", "172.16.0.0/12", "RouterInterface", "ri-BBB")
+    assert _reachable_within(lab, "idc-server-1", "i-vpcb-1", 1.0) is not None
+
+
+def test_refused_actions_change_nothing(lab):
+    generation = lab.prepared.plan.generation
+    with pytest.raises(CloudError) as caught:
+        lab.activate("ri-AAA")                       # already Active
+    assert caught.value.code == "IncorrectRIStatus"
+    with pytest.raises(CloudError) as caught:
+        lab.add_route("vbr-12345678", "192.168.0.0/16", "RouterInterface", "ri-BBB")   # the peer's interface
+    assert caught.value.code in ("InvalidCIDRBlock.Duplicate", "InvalidNextHop.NotOwnInterface")
+    assert lab.prepared.plan.generation == generation
+    assert lab.ping("idc-server-1", "i-vpcb-1")
+
+
+def test_leased_line_down_and_up(lab):
+    lab.line("pc-AAA", up=False)
+    assert not lab.ping("idc-server-1", "i-vpcb-1")
+    assert not lab.ping("i-vpca-1", "idc-server-1")
+    assert lab.explain("idc-server-1", "i-vpca-1").explanation.code == "INTERFACE_NOT_ACTIVE"
+    lab.line("pc-AAA", up=True)
+    assert _reachable_within(lab, "idc-server-1", "i-vpcb-1", 2.0) is not None
+
+
+def test_checks_follow_the_changed_state(lab):
+    lab.deactivate("ri-CCC")
+    try:
+        checks = [c for c in lab.check() if c.kind == "ping"]
+        assert all(c.passed for c in checks), [c.to_json() for c in checks if not c.passed]
+        to_vpc_a = next(c for c in checks if (c.src, c.dst) == ("idc-server-1", "i-vpca-1"))
+        assert to_vpc_a.detail["reachable"] is False and to_vpc_a.detail["expected"] is False
+    finally:
+        lab.activate("ri-CCC")

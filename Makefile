@@ -9,13 +9,16 @@ SCENARIO ?= multi_vpc_leased_line
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 PY := $(VENV)/bin/python
 
-.PHONY: install run test unit bench clean
+.PHONY: install run lab test unit bench clean
 
 install:
 	VENV=$(VENV) PYTHON=$(PYTHON) ./scripts/install.sh
 
 run: install
 	$(SUDO) $(PY) -m emulator run $(SCENARIO)
+
+lab: install
+	$(SUDO) $(PY) -m emulator lab $(SCENARIO) --until-step 0
 
 test: install
 	$(SUDO) $(PY) -m pytest

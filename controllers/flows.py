@@ -40,6 +40,8 @@ PRIO_CLASSIFY = 100
 PRIO_ARP_FOR_ROUTER = 3000
 PRIO_IP_FOR_ROUTER = 2900
 PRIO_TTL_EXPIRED = 2800
+LOCAL_ROUTE_BASE = 2000      # local routes win over any other, whatever the prefix length
+PRIO_NO_TRANSIT = 1500       # from a VPC peering port: local routes only
 ROUTE_BASE = 1000
 
 Action = tuple[Any, ...]
@@ -113,11 +115,15 @@ def router_flows(node: PlanNode) -> list[Flow]:
         flows.append(Flow(ROUTE_TABLE, PRIO_TTL_EXPIRED, _match(eth_type=ETH_TYPE_IP, nw_ttl=ttl),
                           (("controller",),)))
 
+    for intf in node.interfaces:
+        if not intf.transit:
+            flows.append(Flow(ROUTE_TABLE, PRIO_NO_TRANSIT, _match(in_port=intf.port_no, eth_type=ETH_TYPE_IP), ()))
+
     by_port = {intf.port_no: intf for intf in node.interfaces}
     for entry in node.forwarding:
         prefix = IPv4Network(entry.prefix)
         match = _match(eth_type=ETH_TYPE_IP, ipv4_dst=(str(prefix.network_address), str(prefix.netmask)))
-        priority = ROUTE_BASE + prefix.prefixlen
+        priority = (LOCAL_ROUTE_BASE if entry.local else ROUTE_BASE) + prefix.prefixlen
         if entry.port_no is None or entry.dst_mac is None:
             flows.append(Flow(ROUTE_TABLE, priority, match, ()))     # drop: local without host, inactive, ...
             continue

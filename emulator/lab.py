@@ -94,22 +94,14 @@ class Lab:
                           use_stated=not self.changed)
 
     def route_table(self, router: str) -> Table:
-        table_obj = self.cloud.route_table_of(router)
+        from emulator.report.terminal import route_table
+
         node = self.prepared.network.nodes.get(router)
-        if table_obj is None or node is None:
-            raise ScenarioError(f"{router} is not a VBR or VRouter",
-                                fix="routers are: " + ", ".join(n.id for n in self.prepared.network.nodes.values()
-                                                                if n.table))
-        table = Table(title=f"{router}: route table {table_obj.id}", title_justify="left")
-        for column in ("destination", "next hop", "type", "state"):
-            table.add_column(column)
-        for route in sorted(node.routes, key=lambda r: (-r.prefix.prefixlen, str(r.prefix))):
-            if route.kind == "host":
-                continue
-            kind = {"custom": "custom", "local": "system (vSwitch)", "connected": "system (interconnect)"}.get(
-                route.kind, route.kind)
-            table.add_row(str(route.prefix), route.target or "-", kind, "available" if route.usable else "inactive")
-        return table
+        if node is None or not node.table:
+            routers = [n.id for n in self.prepared.network.nodes.values() if n.table]
+            raise ScenarioError(f"{router} is not a VBR, VRouter or border gateway", fix="routers are: " +
+                                ", ".join(routers))
+        return route_table(self.prepared.network, router)
 
     def flows(self, node_id: str) -> str:
         try:

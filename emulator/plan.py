@@ -20,8 +20,9 @@ from emulator.routing.reachability import neighbour, neighbours
 NAME_PREFIX = "ce"          # every node, and so every interface and bridge, the emulator creates
 LINUX_NAME_MAX = 15
 
-_SHORT = {"IDC server": "srv", "ECS instance": "ecs", "access device": "cpe", "access point": "ap",
-          "VBR": "vbr", "VRouter": "vr"}
+_SHORT = {"IDC server": "srv", "ECS instance": "ecs", "VM instance": "vm", "access device": "cpe",
+          "access point": "ap", "VBR": "vbr", "VRouter": "vr", "VPC router": "vr", "border gateway": "bgw"}
+SHORT_KINDS = tuple(sorted(set(_SHORT.values())))
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class PlanInterface:
     logical: str              # the logical port it implements (ri-AAA, pc-AAA, lan0)
     address: str | None = None
     vlan: int | None = None
+    transit: bool = True      # False for VPC peering: what enters here is only delivered locally
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class ForwardingEntry:
     port_no: int | None
     dst_mac: str | None
     why: str = ""
+    local: bool = False       # a local route: preferred over any non-local one, whatever the prefix length
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,7 @@ def make_plan(network: Network, scenario: str, generation: int = 1) -> Plan:
                 port_no = len(interfaces[node_id]) + 1
                 intf = PlanInterface(name=f"{names[node_id]}-eth{port_no}", port_no=port_no, mac=mac_for(index, port_no),
                                      logical=port.name, address=str(port.address) if port.address else None,
-                                     vlan=port.vlan)
+                                     vlan=port.vlan, transit=port.transit)
                 if len(intf.name) > LINUX_NAME_MAX:
                     raise EmulatorError(f"interface name {intf.name} is longer than {LINUX_NAME_MAX} characters",
                                         fix="the scenario has too many nodes of one kind")
@@ -227,29 +230,34 @@ def _forwarding(network: Network, node: Node, mine: list[PlanInterface],
 
     entries: dict[IPv4Network, ForwardingEntry] = {}
 
-    def add(prefix: IPv4Network, resolved: tuple[int, str] | None, why: str) -> None:
+    def add(prefix: IPv4Network, resolved: tuple[int, str] | None, why: str, local: bool) -> None:
         if prefix in entries:
             return
         port_no, mac = resolved if resolved else (None, None)
-        entries[prefix] = ForwardingEntry(prefix=str(prefix), port_no=port_no, dst_mac=mac, why=why)
+        entries[prefix] = ForwardingEntry(prefix=str(prefix), port_no=port_no, dst_mac=mac, why=why, local=local)
 
-    for route in node.routes:
+    # Preferred routes first, so that for one prefix the static entry wins over the propagated one.
+    for route in sorted(node.routes, key=lambda r: r.priority):
         if route.kind == "connected" and route.port is not None:
             for (far_node, far_port), _links in neighbours(network, node.id, route.port):
                 address = network.nodes[far_node].port(far_port).address
                 if address is not None:
-                    add(IPv4Network(f"{address.ip}/32"), resolve(route.port, address.ip), f"neighbour on {route.port}")
-            add(route.prefix, None, f"connected {route.port}, no other neighbour")
+                    add(IPv4Network(f"{address.ip}/32"), resolve(route.port, address.ip), f"neighbour on {route.port}",
+                        True)
+            add(route.prefix, None, f"connected {route.port}, no other neighbour", True)
         elif route.port is None or not route.usable:
-            add(route.prefix, None, f"{route.kind} {route.target}: " + ("not active" if not route.usable else "local"))
+            add(route.prefix, None, f"{route.kind} {route.target}: " + ("not active" if not route.usable else "local"),
+                route.local)
         else:
             target = route.next_hop or route.prefix.network_address
             resolved = resolve(route.port, target)
-            add(route.prefix, resolved, f"{route.kind} -> {route.target}" if resolved else "next hop not found")
+            add(route.prefix, resolved, f"{route.kind} -> {route.target}" if resolved else "next hop not found",
+                route.local)
     return tuple(entries.values())
 
 
 def describe_link_kind(kind: str) -> str:
     return {LinkKind.LEASED_LINE.value: "leased line", LinkKind.LEASED_LINE_TRUNK.value: "leased line (802.1Q trunk)",
             LinkKind.ROUTER_INTERFACE.value: "router interface pair", LinkKind.VSWITCH.value: "vSwitch",
-            LinkKind.LAN.value: "IDC LAN"}[kind]
+            LinkKind.LAN.value: "IDC LAN", LinkKind.ATTACHMENT.value: "VPC attachment",
+            LinkKind.PEERING.value: "VPC peering"}[kind]

@@ -161,7 +161,7 @@ class _Applier:
     def __init__(self, model: schema.ScenarioFile, source: SourceMap, cloud: ControlPlane | None = None) -> None:
         self.model = model
         self.source = source
-        self.cloud = cloud or ControlPlane()
+        self.cloud = cloud or ControlPlane(model.provider)
         self.log: list[str] = []
 
     def where(self, *loc: Any) -> str:
@@ -195,6 +195,22 @@ class _Applier:
                             f"account {pc.account}")
         for i, vpc in enumerate(part.vpcs):
             self._vpc(vpc, prefix + ("vpcs", i))
+        for i, bgw in enumerate(part.border_gateways):
+            self.cloud.create_border_gateway(account=bgw.account, bgw_id=bgw.id, name=bgw.name, region=bgw.region,
+                                             asn=bgw.asn, route_table_id=bgw.route_table_id,
+                                             where=self.where(*prefix, "border_gateways", i))
+            self.log.append(f"Border gateway {bgw.id} ({bgw.name or 'no name'}, {bgw.region}, ASN {bgw.asn})")
+        for i, att in enumerate(part.vpc_attachments):
+            subnets = None if att.propagate == "all" else list(att.propagate)
+            created = self.cloud.attach_vpc(attachment_id=att.id, bgw_id=att.border_gateway, vpc_id=att.vpc,
+                                            subnets=subnets, where=self.where(*prefix, "vpc_attachments", i))
+            what = "all segments" if subnets is None else "subnets " + ", ".join(subnets)
+            self.log.append(f"Attach {att.vpc} to {att.border_gateway} as {att.id}, propagating {what} "
+                            f"({', '.join(map(str, created.segments))})")
+        for i, peering in enumerate(part.vpc_peerings):
+            self.cloud.create_vpc_peering(peering_id=peering.id, account=peering.account, vpc_id=peering.vpc,
+                                          peer_vpc_id=peering.peer_vpc, where=self.where(*prefix, "vpc_peerings", i))
+            self.log.append(f"VPC peering {peering.id}: {peering.vpc} <-> {peering.peer_vpc}")
         for i, vbr in enumerate(part.vbrs):
             self.cloud.create_vbr(account=vbr.account, vbr_id=vbr.id, name=vbr.name,
                                   physical_connection_id=vbr.physical_connection, vlan_id=vbr.vlan_id,
@@ -232,6 +248,13 @@ class _Applier:
                                        where=self.where(*prefix, "route_entries", i))
             self.log.append(f"Route entry on {entry.router_id}: {entry.destination_cidr} -> "
                             f"{entry.next_hop_type} {entry.next_hop_id}")
+        for i, propagation in enumerate(part.route_propagations):
+            self.cloud.propagate_routes(vpc_id=propagation.vpc, bgw_id=propagation.border_gateway,
+                                        ranges=list(propagation.ranges),
+                                        where=self.where(*prefix, "route_propagations", i))
+            learnt = [str(s) for s, _b, _a in self.cloud.learnt_routes(propagation.vpc)]
+            self.log.append(f"Route propagation into {propagation.vpc}'s table from {propagation.border_gateway}, "
+                            f"ranges {', '.join(map(str, propagation.ranges))}: learns {', '.join(learnt) or 'nothing'}")
         for i, ref in enumerate(part.delete_route_entries):
             self.cloud.delete_route_entry(router_id=ref.router_id, destination=ref.destination_cidr,
                                           where=self.where(*prefix, "delete_route_entries", i))
@@ -260,15 +283,20 @@ class _Applier:
                                           where=self.where("idc", "subnets", s, "servers", v))
 
     def _vpc(self, vpc: schema.Vpc, loc: tuple[Any, ...]) -> None:
+        word, other = ("subnets", "vswitches") if self.cloud.provider == "jdcloud" else ("vswitches", "subnets")
+        if getattr(vpc, other):
+            raise ScenarioError(f"{_dotted(loc)}: {self.cloud.provider} calls them {word}, not {other}",
+                                where=self.where(*loc, other), fix=f"rename '{other}:' to '{word}:'")
         self.cloud.create_vpc(account=vpc.account, vpc_id=vpc.id, name=vpc.name, region=vpc.region, cidr=vpc.cidr,
-                              vrouter_id=vpc.vrouter_id, route_table_id=vpc.route_table_id, where=self.where(*loc))
+                              vrouter_id=vpc.vrouter_id or f"{vpc.id}-vrouter", route_table_id=vpc.route_table_id,
+                              where=self.where(*loc))
         self.log.append(f"VPC {vpc.id} ({vpc.name}, {vpc.region}, {vpc.cidr}) in account {vpc.account}")
-        for s, vsw in enumerate(vpc.vswitches):
+        for s, vsw in enumerate(getattr(vpc, word)):
             self.cloud.create_vswitch(vpc_id=vpc.id, vswitch_id=vsw.id, zone=vsw.zone, cidr=vsw.cidr,
-                                      where=self.where(*loc, "vswitches", s))
+                                      where=self.where(*loc, word, s))
             for n, inst in enumerate(vsw.instances):
                 self.cloud.create_instance(vswitch_id=vsw.id, instance_id=inst.id, ip=inst.ip, name=inst.name,
-                                           where=self.where(*loc, "vswitches", s, "instances", n))
+                                           where=self.where(*loc, word, s, "instances", n))
 
 
 def apply(model: schema.ScenarioFile, source: SourceMap, path: Path, until_step: int | None = None) -> Scenario:

@@ -141,9 +141,40 @@ class Vpc(Strict):
     name: Text = ""
     region: Text
     cidr: Cidr
-    vrouter_id: CloudId
+    vrouter_id: CloudId | None = Field(default=None, description="default: the VPC ID followed by -vrouter")
     route_table_id: CloudId
-    vswitches: list[VSwitch] = Field(default_factory=list, max_length=16)
+    vswitches: list[VSwitch] = Field(default_factory=list, max_length=16, description="Alibaba Cloud's word")
+    subnets: list[VSwitch] = Field(default_factory=list, max_length=16, description="JD Cloud's word")
+
+
+class BorderGateway(Strict):
+    id: CloudId
+    account: AccountId
+    name: Text = ""
+    region: Text
+    asn: int = Field(default=65000, ge=0, le=2**32)
+    route_table_id: CloudId
+
+
+class VpcAttachment(Strict):
+    id: CloudId
+    border_gateway: CloudId
+    vpc: CloudId
+    propagate: Literal["all"] | list[CloudId] = Field(
+        default="all", description="'all' segments of the VPC, or a list of its subnet IDs")
+
+
+class RoutePropagation(Strict):
+    vpc: CloudId
+    border_gateway: CloudId
+    ranges: list[Cidr] = Field(min_length=1, max_length=16)
+
+
+class VpcPeering(Strict):
+    id: CloudId
+    account: AccountId
+    vpc: CloudId
+    peer_vpc: CloudId
 
 
 class Vbr(Strict):
@@ -183,7 +214,7 @@ class Connect(Strict):
 class RouteEntry(Strict):
     router_id: CloudId
     destination_cidr: Cidr
-    next_hop_type: Literal["RouterInterface", "PhysicalConnection"]
+    next_hop_type: Literal["RouterInterface", "PhysicalConnection", "BorderGateway", "VpcPeering"]
     next_hop_id: CloudId
 
 
@@ -225,7 +256,11 @@ class Sections(Strict):
     """What the top level and every step may hold, applied in this order."""
 
     physical_connections: list[PhysicalConnection] = Field(default_factory=list, max_length=8)
-    vpcs: list[Vpc] = Field(default_factory=list, max_length=64)
+    vpcs: list[Vpc] = Field(default_factory=list, max_length=250)
+    border_gateways: list[BorderGateway] = Field(default_factory=list, max_length=8)
+    vpc_attachments: list[VpcAttachment] = Field(default_factory=list, max_length=250)
+    route_propagations: list[RoutePropagation] = Field(default_factory=list, max_length=250)
+    vpc_peerings: list[VpcPeering] = Field(default_factory=list, max_length=64)
     vbrs: list[Vbr] = Field(default_factory=list, max_length=16)
     router_interfaces: list[RouterInterface] = Field(default_factory=list, max_length=128)
     connect: list[Connect] = Field(default_factory=list, max_length=64)
@@ -247,6 +282,7 @@ class ScenarioFile(Sections):
     """A whole scenario file: resources that exist from the start, then the tutorial's steps."""
 
     name: CloudId
+    provider: Literal["alibaba", "jdcloud"] = "alibaba"
     title: Text = ""
     reference: Text = ""
     accounts: list[Account] = Field(min_length=1, max_length=16)

@@ -14,6 +14,7 @@ from emulator.cloud.resources import (
     RouterInterface, RouterType, RouteTable, StaticRoute, Vbr, Vpc, VSwitch,
 )
 from emulator.cloud.specs import RECEIVER_SPEC, SPEC_BANDWIDTH_MBPS
+from emulator.cloud.border_gateway import BorderGatewayOperations
 from emulator.errors import CloudError
 
 MAX_ROUTER_INTERFACES_PER_ROUTER = 5
@@ -22,10 +23,24 @@ MAX_CUSTOM_ROUTE_ENTRIES = 48
 VLAN_RANGE = range(0, 3000)
 
 
-class ControlPlane:
-    """State of one emulated cloud plus the customer's IDC, changed only by operations."""
+PROVIDERS = ("alibaba", "jdcloud")
 
-    def __init__(self) -> None:
+
+class ControlPlane(BorderGatewayOperations):
+    """State of one emulated cloud plus the customer's IDC, changed only by operations.
+
+    `provider` selects the provider's conventions: Alibaba vSwitches have their
+    gateway at the last address but two and a system route per vSwitch; JD Cloud
+    subnets have their gateway at the first address and a local route for the
+    whole VPC CIDR.
+    """
+
+    def __init__(self, provider: str = "alibaba") -> None:
+        if provider not in PROVIDERS:
+            raise CloudError("InvalidParameter.Provider", f"unknown provider {provider!r}",
+                             fix="use provider: alibaba or provider: jdcloud")
+        self.provider = provider
+        super().__init__()
         self.accounts: dict[str, str] = {}
         self.vpcs: dict[str, Vpc] = {}
         self.physical_connections: dict[str, PhysicalConnection] = {}
@@ -49,6 +64,8 @@ class ControlPlane:
     def route_table_of(self, router_id: str) -> RouteTable | None:
         if router_id in self.vbrs:
             return self.vbrs[router_id].route_table
+        if router_id in self.border_gateways:
+            return self.border_gateways[router_id].route_table
         vpc = self.vpc_of_vrouter(router_id)
         return vpc.route_table if vpc else None
 
@@ -116,7 +133,9 @@ class ControlPlane:
                                  f"vSwitch CIDR {cidr} overlaps {other.id} ({other.cidr}) in {vpc.id}",
                                  fix="give each vSwitch of a VPC its own block", where=where)
         self._claim_id(vswitch_id, "vSwitch", where)
-        vswitch = VSwitch(id=vswitch_id, vpc_id=vpc_id, cidr=cidr, zone=zone)
+        gateway = cidr.network_address + 1 if self.provider == "jdcloud" else cidr.broadcast_address - 2
+        vswitch = VSwitch(id=vswitch_id, vpc_id=vpc_id, cidr=cidr, zone=zone,
+                          gateway=IPv4Interface(f"{gateway}/{cidr.prefixlen}"))
         vpc.vswitches[vswitch_id] = vswitch
         return vswitch
 
@@ -124,7 +143,7 @@ class ControlPlane:
                         where: str = "") -> Instance:
         vswitch = self.vswitch(vswitch_id)
         assert vswitch is not None  # the loader nests instances under their vSwitch
-        first_usable, last_usable = _usable_range(vswitch.cidr)
+        first_usable, last_usable = self._usable_range(vswitch.cidr)
         if ip not in vswitch.cidr:
             raise CloudError("InvalidPrivateIpAddress.NotInVSwitch",
                              f"instance IP {ip} is not inside {vswitch.id} ({vswitch.cidr})",
@@ -132,7 +151,7 @@ class ControlPlane:
         if not first_usable <= ip <= last_usable:
             raise CloudError("InvalidPrivateIpAddress.Reserved",
                              f"{ip} is reserved by the provider in {vswitch.cidr} "
-                             f"(the first and the last three addresses)",
+                             f"(see the provider's reserved addresses)",
                              fix=f"choose an address between {first_usable} and {last_usable}",
                              where=where)
         for other in vswitch.instances.values():
@@ -144,6 +163,20 @@ class ControlPlane:
         instance = Instance(id=instance_id, vswitch_id=vswitch_id, ip=ip, name=name)
         vswitch.instances[instance_id] = instance
         return instance
+
+    def _usable_range(self, cidr: IPv4Network) -> tuple[IPv4Address, IPv4Address]:
+        """Instance addresses: Alibaba reserves the first and the last three of a vSwitch; JD Cloud the
+        network address, the gateway (first) and the broadcast address of a subnet."""
+        if self.provider == "jdcloud":
+            return cidr.network_address + 2, cidr.broadcast_address - 1
+        return cidr.network_address + 1, cidr.broadcast_address - 3
+
+    def require_provider(self, provider: str, what: str, where: str) -> None:
+        if self.provider != provider:
+            raise CloudError("InvalidParameter.Provider",
+                             f"{what} belong to {provider}, but this scenario's provider is {self.provider}",
+                             fix=f"set provider: {provider} at the top of the file, or remove the {what}",
+                             where=where)
 
     # ----- the customer's IDC ------------------------------------------------------------------
 
@@ -199,6 +232,7 @@ class ControlPlane:
 
     def create_physical_connection(self, *, account: str, pc_id: str, name: str, access_point: str,
                                    bandwidth_mbps: int, where: str = "") -> PhysicalConnection:
+        self.require_provider("alibaba", "physical connections", where)
         self._require_account(account, where)
         self._claim_id(pc_id, "physical connection", where)
         pc = PhysicalConnection(id=pc_id, account=account, name=name, access_point=access_point,
@@ -209,6 +243,7 @@ class ControlPlane:
     def create_vbr(self, *, account: str, vbr_id: str, name: str, physical_connection_id: str, vlan_id: int,
                    local_gateway_ip: IPv4Address, peer_gateway_ip: IPv4Address, peering_subnet_mask: str,
                    route_table_id: str, where: str = "") -> Vbr:
+        self.require_provider("alibaba", "VBRs", where)
         self._require_account(account, where)
         pc = self.physical_connections.get(physical_connection_id)
         if pc is None:
@@ -258,6 +293,7 @@ class ControlPlane:
                                 role: Role, spec: str, opposite_account: str, opposite_router_type: RouterType,
                                 opposite_router_id: str, opposite_interface_id: str,
                                 where: str = "") -> RouterInterface:
+        self.require_provider("alibaba", "router interfaces", where)
         self._require_account(account, where)
         owner = self.router_account(router_type, router_id)
         if owner is None:
@@ -432,6 +468,10 @@ class ControlPlane:
         if table is None:
             raise CloudError("InvalidRouterId.NotFound", f"no VBR or VRouter with ID {router_id}",
                              fix="name a VBR ID or a VPC's vrouter_id", where=where)
+        if router_id in self.border_gateways:
+            raise CloudError("InvalidParameter.NotSupported",
+                             f"{router_id}'s route table is filled by its VPC attachments, not by route entries",
+                             fix="change what the attachments propagate instead", where=where)
         if any(entry.destination == destination for entry in table.entries):
             raise CloudError("InvalidCIDRBlock.Duplicate",
                              f"{table.id} already has a route entry for {destination}",
@@ -469,6 +509,15 @@ class ControlPlane:
         """The address blocks a next hop leads to: the peer VPC's CIDR, or the IDC behind a leased line."""
         if next_hop_type is NextHopType.PHYSICAL_CONNECTION:
             return [idc.cidr for idc in self.idcs.values()]
+        if next_hop_type is NextHopType.BORDER_GATEWAY:
+            return [segment for segment, _attachment in self.gateway_routes(next_hop_id)]
+        if next_hop_type is NextHopType.VPC_PEERING:
+            peering = self.peerings.get(next_hop_id)
+            vpc = self.vpc_of_vrouter(router_id)
+            if peering is None or vpc is None:
+                return []
+            other = peering.peer_vpc_id if peering.vpc_id == vpc.id else peering.vpc_id
+            return [self.vpcs[other].cidr]
         ri = self.router_interfaces.get(next_hop_id)
         if ri is None:
             return []
@@ -515,6 +564,21 @@ class ControlPlane:
                                  f"(the next hop is this router's own interface, not the peer's)",
                                  fix=f"use one of {router_id}'s interfaces: {own}", where=where)
             return
+        if next_hop_type is NextHopType.BORDER_GATEWAY:
+            vpc = self.vpc_of_vrouter(router_id)
+            if vpc is None or self.attachment_of(vpc.id, next_hop_id) is None:
+                raise CloudError("InvalidNextHop.NotAttached",
+                                 f"{router_id} is not a VPC attached to border gateway {next_hop_id}",
+                                 fix="attach the VPC to the border gateway first", where=where)
+            return
+        if next_hop_type is NextHopType.VPC_PEERING:
+            vpc = self.vpc_of_vrouter(router_id)
+            peering = self.peerings.get(next_hop_id)
+            if peering is None or vpc is None or vpc.id not in (peering.vpc_id, peering.peer_vpc_id):
+                mine = [p.id for p in self.peerings.values() if vpc and vpc.id in (p.vpc_id, p.peer_vpc_id)]
+                raise CloudError("InvalidNextHopId.NotFound", f"{next_hop_id} is not a peering of {router_id}",
+                                 fix="use one of this VPC's peerings: " + (", ".join(mine) or "none"), where=where)
+            return
         vbr = self.vbrs.get(router_id)
         if vbr is None:
             raise CloudError("InvalidNextHopType.NotSupported",
@@ -527,9 +591,7 @@ class ControlPlane:
                              fix=f"use next_hop_id: {vbr.physical_connection_id}", where=where)
 
 
-def _usable_range(cidr: IPv4Network) -> tuple[IPv4Address, IPv4Address]:
-    """Instance addresses of a vSwitch: the provider reserves the first and the last three."""
-    return cidr.network_address + 1, cidr.broadcast_address - 3
+
 
 
 def _require_host_address(ip: IPv4Address, cidr: IPv4Network, label: str, where: str) -> None:

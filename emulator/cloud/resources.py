@@ -31,6 +31,8 @@ class RIStatus(str, Enum):
 class NextHopType(str, Enum):
     ROUTER_INTERFACE = "RouterInterface"
     PHYSICAL_CONNECTION = "PhysicalConnection"
+    BORDER_GATEWAY = "BorderGateway"
+    VPC_PEERING = "VpcPeering"
 
 
 @dataclass
@@ -58,16 +60,14 @@ class Instance:
 
 @dataclass
 class VSwitch:
+    """An Alibaba vSwitch or a JD Cloud subnet: a block of the VPC where instances live."""
+
     id: str
     vpc_id: str
     cidr: IPv4Network
     zone: str
+    gateway: IPv4Interface
     instances: dict[str, Instance] = field(default_factory=dict)
-
-    @property
-    def gateway(self) -> IPv4Interface:
-        """The vSwitch gateway: the provider uses the last usable address but two (x.x.x.253 in a /24)."""
-        return IPv4Interface(f"{self.cidr.broadcast_address - 2}/{self.cidr.prefixlen}")
 
 
 @dataclass
@@ -155,3 +155,46 @@ class Idc:
     device_id: str
     subnets: list[IdcSubnet] = field(default_factory=list)
     static_routes: list[StaticRoute] = field(default_factory=list)
+
+
+@dataclass
+class BorderGateway:
+    """JD Cloud border gateway: one BGP ASN, a route table filled by its VPC attachments."""
+
+    id: str
+    account: str
+    region: str
+    name: str
+    asn: int
+    route_table: RouteTable
+
+
+@dataclass
+class VpcAttachment:
+    """A VPC attached to a border gateway; `segments` are the blocks it propagates into the gateway's table."""
+
+    id: str
+    border_gateway_id: str
+    vpc_id: str
+    all_segments: bool
+    segments: list[IPv4Network]
+
+
+@dataclass
+class RoutePropagation:
+    """A VPC route table learning the border gateway's routes inside `ranges` (priority 120)."""
+
+    vpc_id: str
+    border_gateway_id: str
+    ranges: list[IPv4Network]
+
+
+@dataclass
+class VpcPeering:
+    """Two VPCs connected directly; not transitive."""
+
+    id: str
+    account: str
+    vpc_id: str
+    peer_vpc_id: str
+    status: str = "Active"

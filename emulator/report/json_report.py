@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from emulator.report.terminal import route_table_rows
+from emulator.routing.model import NodeKind
 from emulator.runner import RunOutcome
 
 REPORT_VERSION = 1
@@ -22,6 +24,9 @@ def build(outcome: RunOutcome) -> dict[str, Any]:
         "notes": outcome.notes,
         "nodes": [{"name": n.name, "id": n.id, "role": n.role} for n in prepared.plan.nodes],
         "steps": list(prepared.scenario.steps),
+        "route_tables": {node.id: {"owner": node.owner, "table": node.table,
+                                   "routes": route_table_rows(prepared.network, node.id)}
+                         for node in prepared.network.nodes.values() if node.kind is NodeKind.CLOUD_ROUTER},
         "checks": [check.to_json() for check in outcome.checks],
         "timings_s": {k: round(v, 3) for k, v in outcome.timings.items()},
         "cleanup": outcome.cleanup,

@@ -7,8 +7,9 @@ from rich.table import Table
 
 from emulator.checks.results import CheckResult
 from emulator.plan import Plan
-from emulator.routing.model import Network, NodeKind, longest_match
+from emulator.routing.model import Network, NodeKind, best_route
 from emulator.routing.reachability import PairResult, Verdict
+from emulator.routing.topology import INTERCONNECT_POOL
 from emulator.runner import Prepared, RunOutcome
 from emulator.scenario import Scenario
 
@@ -89,6 +90,7 @@ def show_plan(console: Console, prepared: Prepared) -> None:
 
 def show_outcome(console: Console, outcome: RunOutcome) -> None:
     console.print(nodes_table(outcome.prepared.plan))
+    route_tables(console, outcome.prepared.network)
     show_checks(console, outcome.checks)
     timings = ", ".join(f"{k} {v:.1f}" for k, v in outcome.timings.items())
     console.print(f"[dim]timings (s): {timings}; cleanup: {outcome.cleanup}[/dim]")
@@ -138,7 +140,7 @@ def _path_table(network: Network, verdict: Verdict, title: str) -> Table:
     destination = verdict.dst
     for index, hop in enumerate(verdict.hops):
         node = network.nodes[hop.node]
-        route = longest_match(node.routes, destination) if not node.owns(destination) else None
+        route = best_route(node.routes, destination) if not node.owns(destination) else None
         used = f"{route.prefix} -> {route.target or route.port}" if route else ("destination" if node.owns(
             destination) else "-")
         if node.kind is NodeKind.CLOUD_ROUTER and route is not None:
@@ -158,3 +160,35 @@ def show_explanation(console: Console, network: Network, result: PairResult) -> 
     assert e is not None
     console.print(f"[red]{e.code}[/red] at {e.hop}: {e.message}")
     console.print(f"  fix: {e.fix}")
+
+
+ROUTE_KIND = {"custom": "static", "local": "local", "connected": "local (interconnect)", "propagated": "propagated"}
+
+
+def route_table_rows(network: Network, router_id: str) -> list[dict]:
+    """A cloud router's route table as the console lists it (host routes of instances left out)."""
+    node = network.nodes[router_id]
+    rows = []
+    for route in sorted(node.routes, key=lambda r: (r.priority, -r.prefix.prefixlen, str(r.prefix))):
+        if route.kind == "host" or (route.kind == "connected" and route.prefix.subnet_of(INTERCONNECT_POOL)):
+            continue   # the emulator's own plumbing, not something the console shows
+        rows.append({"destination": str(route.prefix), "next_hop": route.target or "-",
+                     "type": ROUTE_KIND.get(route.kind, route.kind), "priority": route.priority,
+                     "state": "available" if route.usable else "inactive"})
+    return rows
+
+
+def route_table(network: Network, router_id: str) -> Table:
+    node = network.nodes[router_id]
+    table = Table(title=f"{node.owner or router_id}: route table {node.table}", title_justify="left")
+    for column in ("destination", "next hop", "type", "priority", "state"):
+        table.add_column(column)
+    for row in route_table_rows(network, router_id):
+        table.add_row(row["destination"], row["next_hop"], row["type"], str(row["priority"]), row["state"])
+    return table
+
+
+def route_tables(console: Console, network: Network) -> None:
+    for node in network.nodes.values():
+        if node.kind is NodeKind.CLOUD_ROUTER:
+            console.print(route_table(network, node.id))

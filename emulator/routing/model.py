@@ -12,6 +12,11 @@ from enum import Enum
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 
+PRIORITY_LOCAL = 0
+PRIORITY_STATIC = 100
+PRIORITY_PROPAGATED = 120
+
+
 class NodeKind(str, Enum):
     HOST = "host"                    # IDC server or ECS instance
     LINUX_ROUTER = "linux_router"    # the customer's access device
@@ -25,6 +30,8 @@ class LinkKind(str, Enum):
     LEASED_LINE_TRUNK = "leased_line_trunk"  # access point <-> VBR, 802.1Q tagged
     ROUTER_INTERFACE = "router_interface"  # a connected pair of router interfaces, shaped to the spec
     VSWITCH = "vswitch"                    # instance <-> its VRouter
+    ATTACHMENT = "vpc_attachment"          # a VPC's router <-> its border gateway
+    PEERING = "vpc_peering"                # two VPCs' routers, directly
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,7 @@ class Port:
     address: IPv4Interface | None = None
     vlan: int | None = None            # 802.1Q tag this port's frames carry on the wire
     label: str = ""
+    transit: bool = True               # False for VPC peering: what enters here is only delivered locally
 
 
 @dataclass(frozen=True)
@@ -40,10 +48,15 @@ class Route:
     prefix: IPv4Network
     port: str | None                   # out port; None: local destination without a port (dropped)
     next_hop: IPv4Address | None       # None: the destination itself is on the link
-    kind: str                          # connected, local, host, default, static, custom
+    kind: str                          # connected, local, host, default, static, custom, propagated
     target: str = ""                   # what the user named: ri-BBB, pc-AAA, vsw-..., a gateway
     usable: bool = True                # False while the router interface is not Active
     table: str = ""
+    priority: int = 0                  # 0 local (always first), 100 static, 120 propagated
+
+    @property
+    def local(self) -> bool:
+        return self.priority == PRIORITY_LOCAL
 
 
 @dataclass(frozen=True)
@@ -101,10 +114,11 @@ class Network:
         return address.ip
 
 
-def longest_match(routes: tuple[Route, ...], destination: IPv4Address) -> Route | None:
-    """The route with the longest prefix containing `destination` (first one on ties)."""
-    best: Route | None = None
-    for route in routes:
-        if destination in route.prefix and (best is None or route.prefix.prefixlen > best.prefix.prefixlen):
-            best = route
-    return best
+def best_route(routes: tuple[Route, ...], destination: IPv4Address) -> Route | None:
+    """The provider's preference: a local route first, then the longest prefix, then static over propagated."""
+    candidates = [route for route in routes if destination in route.prefix]
+    if not candidates:
+        return None
+    local = [route for route in candidates if route.local]
+    return min(local or candidates, key=lambda route: (-route.prefix.prefixlen, route.priority))
+

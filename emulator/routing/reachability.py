@@ -1,7 +1,8 @@
 """Walk the forwarding tables hop by hop: the expected path, or where and why it breaks.
 
 Reason codes follow cloud reachability analyzers: NO_ROUTE, INTERFACE_NOT_ACTIVE,
-BLACKHOLE, LOOP, NO_RETURN_ROUTE. The same walk gives the expected traceroute
+BLACKHOLE, LOOP, NO_RETURN_ROUTE, and NOT_TRANSITIVE (VPC peering carries no
+transit traffic). The same walk gives the expected traceroute
 hops (each router answers from the address of the port the probe came in on).
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 
-from emulator.routing.model import Link, LinkKind, Network, NodeKind, longest_match
+from emulator.routing.model import Link, LinkKind, Network, Node, NodeKind, Route, best_route
 
 MAX_HOPS = 32
 
@@ -83,52 +84,67 @@ def trace(network: Network, src: str, dst_ip: IPv4Address) -> Verdict:
     """Follow a packet from host `src` to `dst_ip`."""
     hops: list[Hop] = [Hop(src, None)]
     links: list[Link] = []
-    current = src
+    current, ingress = src, ""
     seen: set[str] = set()
+
+    def fail(code: str, message: str, fix: str) -> Verdict:
+        return Verdict(False, dst_ip, tuple(hops), tuple(links), code, current, message, fix)
+
     while True:
         node = network.nodes[current]
         if node.owns(dst_ip):
             return Verdict(True, dst_ip, tuple(hops), tuple(links))
         if current in seen or len(hops) > MAX_HOPS:
-            return Verdict(False, dst_ip, tuple(hops), tuple(links), "LOOP", current,
-                           f"the packet to {dst_ip} comes back to {current}: the routes form a loop",
-                           f"check the route entries for {dst_ip} on the routers of this path")
+            return fail("LOOP", f"the packet to {dst_ip} comes back to {current}: the routes form a loop",
+                        f"check the route entries for {dst_ip} on the routers of this path")
         seen.add(current)
-        route = longest_match(node.routes, dst_ip)
-        if route is None:
-            table = node.table or f"{current}'s routing table"
-            return Verdict(False, dst_ip, tuple(hops), tuple(links), "NO_ROUTE", current,
-                           f"{node.role} {current}: no route to {dst_ip} in {table}",
-                           suggest_route(network, current, dst_ip, came_from=hops[-2].node if len(hops) > 1 else ""))
-        if not route.usable:
-            leased_line = any(link.cloud_id == route.target and link.kind is LinkKind.LEASED_LINE
-                              for link in network.links)
-            what = "a leased line that is down" if leased_line else "a router interface that is not Active"
-            fix = f"bring {route.target} back up" if leased_line else f"activate {route.target} (and its peer)"
-            return Verdict(False, dst_ip, tuple(hops), tuple(links), "INTERFACE_NOT_ACTIVE", current,
-                           f"{node.role} {current}: the route {route.prefix} -> {route.target} uses {what}", fix)
-        if route.port is None:
-            return Verdict(False, dst_ip, tuple(hops), tuple(links), "BLACKHOLE", current,
-                           f"{node.role} {current}: {dst_ip} is inside {route.prefix} ({route.target}) "
-                           f"but no instance has that address",
-                           f"send to an existing instance of {route.target}")
-        down = [link for link in network.links_at(current, route.port) if not link.active]
-        if down:
-            return Verdict(False, dst_ip, tuple(hops), tuple(links), "INTERFACE_NOT_ACTIVE", current,
-                           f"{node.role} {current}: {_describe(down[0])} behind {route.port} is not up",
-                           f"bring {down[0].cloud_id} back up")
-        gateway = route.next_hop or dst_ip
-        found = neighbour(network, current, route.port, gateway)
+        route = best_route(node.routes, dst_ip)
+        problem = _route_problem(network, node, ingress, route, dst_ip, hops)
+        if problem is not None:
+            return fail(*problem)
+        assert route is not None and route.port is not None
+        found = neighbour(network, current, route.port, route.next_hop or dst_ip)
         if found is None:
-            return Verdict(False, dst_ip, tuple(hops), tuple(links), "BLACKHOLE", current,
-                           f"{node.role} {current}: next hop {gateway} for {route.prefix} is not on the link "
-                           f"behind {route.port}",
-                           f"point the route at an address reachable on {route.port}")
-        (next_node, next_port), via = found
+            return fail("BLACKHOLE", f"{node.role} {current}: next hop {route.next_hop or dst_ip} for {route.prefix} "
+                        f"is not on the link behind {route.port}",
+                        f"point the route at an address reachable on {route.port}")
+        (current, ingress), via = found
         links += via
-        address = network.nodes[next_node].port(next_port).address
-        hops.append(Hop(next_node, address.ip if address else None))
-        current = next_node
+        address = network.nodes[current].port(ingress).address
+        hops.append(Hop(current, address.ip if address else None))
+
+
+def _route_problem(network: Network, node: Node, ingress: str, route: Route | None, dst_ip: IPv4Address,
+                   hops: list[Hop]) -> tuple[str, str, str] | None:
+    """Why `route` cannot carry the packet on from `node`, as (code, message, fix), or None."""
+    where = f"{node.role} {node.id}"
+    if route is None:
+        table = node.table or f"{node.id}'s routing table"
+        return ("NO_ROUTE", f"{where}: no route to {dst_ip} in {table}",
+                suggest_route(network, node.id, dst_ip, came_from=hops[-2].node if len(hops) > 1 else ""))
+    if ingress and not node.port(ingress).transit and not route.local:
+        return ("NOT_TRANSITIVE", f"{where}: {dst_ip} arrived over VPC peering {ingress} and would leave by "
+                f"{route.target}; VPC peering is not transitive",
+                f"peer the two VPCs directly (or attach both to a border gateway)")
+    if not route.usable:
+        leased_line = any(link.cloud_id == route.target and link.kind is LinkKind.LEASED_LINE
+                          for link in network.links)
+        what = "a leased line that is down" if leased_line else "a router interface that is not Active"
+        fix = f"bring {route.target} back up" if leased_line else f"activate {route.target} (and its peer)"
+        return "INTERFACE_NOT_ACTIVE", f"{where}: the route {route.prefix} -> {route.target} uses {what}", fix
+    if route.port is None:
+        elsewhere = next((n.id for n in network.nodes.values() if n.id != node.id and n.owns(dst_ip)), None)
+        if elsewhere is not None:
+            return ("BLACKHOLE", f"{where}: {dst_ip} ({elsewhere}) is inside {route.prefix}, the local route of "
+                    f"{node.table or node.id}; the local route wins over any other, so the packet never leaves",
+                    "VPCs whose CIDRs overlap cannot reach each other's overlapping addresses: renumber one of them")
+        return ("BLACKHOLE", f"{where}: {dst_ip} is inside {route.prefix} ({route.target}) but no instance has "
+                f"that address", f"send to an existing instance of {route.target}")
+    down = [link for link in network.links_at(node.id, route.port) if not link.active]
+    if down:
+        return ("INTERFACE_NOT_ACTIVE", f"{where}: {_describe(down[0])} behind {route.port} is not up",
+                f"bring {down[0].cloud_id} back up")
+    return None
 
 
 def suggest_route(network: Network, node_id: str, dst_ip: IPv4Address, came_from: str = "") -> str:
@@ -153,7 +169,7 @@ def _delivers(network: Network, node_id: str, in_port: str, dst_ip: IPv4Address)
         return True
     if node.kind is NodeKind.HOST:
         return False
-    route = longest_match(node.routes, dst_ip)
+    route = best_route(node.routes, dst_ip)
     return route is not None and route.usable and route.port is not None and route.port != in_port
 
 

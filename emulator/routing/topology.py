@@ -8,12 +8,13 @@ and the controller all read.
 from __future__ import annotations
 
 from dataclasses import replace
-from ipaddress import IPv4Interface, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from emulator.cloud.control_plane import ControlPlane
-from emulator.cloud.resources import NextHopType, RIStatus, Role, RouterInterface, RouteTable
+from emulator.cloud.resources import NextHopType, RIStatus, Role, RouteTable
 from emulator.errors import CloudError
-from emulator.routing.model import Link, LinkKind, Network, Node, NodeKind, Port, Route
+from emulator.routing.model import (PRIORITY_PROPAGATED, PRIORITY_STATIC, Link, LinkKind, Network, Node, NodeKind,
+                                    Port, Route)
 
 # Router interfaces have no user-visible addresses; the emulator numbers each
 # connected pair from this carrier-grade NAT block (the provider uses it
@@ -39,7 +40,11 @@ class _Builder:
         self.routes: dict[str, list[Route]] = {}
         self.links: list[Link] = []
         self.nodes: dict[str, Node] = {}
-        self.pairs: list[tuple[RouterInterface, RouterInterface, IPv4Interface, IPv4Interface]] = []
+        # (router, port) -> (the address on the other end, whether the link carries traffic)
+        self.far_end: dict[tuple[str, str], tuple[IPv4Address, bool]] = {}
+        used = [vpc.cidr for vpc in cloud.vpcs.values()] + [idc.cidr for idc in cloud.idcs.values()]
+        used += [vbr.local_gateway.network for vbr in cloud.vbrs.values()]
+        self.free = (net for net in INTERCONNECT_POOL.subnets(new_prefix=30) if not any(net.overlaps(u) for u in used))
 
     def build(self) -> Network:
         hosts: list[str] = []
@@ -50,10 +55,13 @@ class _Builder:
         for vbr in self.cloud.vbrs.values():
             self._vbr(vbr.id)
         self._router_interface_links()
+        self._border_gateways()
+        self._peerings()
         for vbr in self.cloud.vbrs.values():
             self._custom_routes(vbr.id, vbr.route_table)
         for vpc in self.cloud.vpcs.values():
             self._custom_routes(vpc.vrouter_id, vpc.route_table)
+            self._learnt_routes(vpc.id)
         final = {
             node_id: replace(node, ports=tuple(self.ports.get(node_id, ())), routes=tuple(self.routes.get(node_id, ())))
             for node_id, node in self.nodes.items()
@@ -125,32 +133,38 @@ class _Builder:
                                  f"{static.next_hop} is on none of its links",
                                  fix="use the VBR's side of the leased line (its local gateway IP) as next hop")
             self._route(device, Route(prefix=static.destination, port=port.name, next_hop=static.next_hop,
-                                      kind="static", target=str(static.next_hop)))
+                                      kind="static", target=str(static.next_hop), priority=PRIORITY_STATIC))
         return hosts
 
     def _host(self, host_id: str, role: str, address: IPv4Interface, gateway, account: str) -> None:
         self._node(Node(id=host_id, kind=NodeKind.HOST, role=role, label=host_id, account=account))
         port = self._port(host_id, Port(name="eth", address=address))
         self._connected(host_id, port)
-        self._route(host_id, Route(prefix=DEFAULT, port="eth", next_hop=gateway, kind="default", target=str(gateway)))
+        self._route(host_id, Route(prefix=DEFAULT, port="eth", next_hop=gateway, kind="default", target=str(gateway),
+                                   priority=PRIORITY_STATIC))
 
     # ----- the cloud side --------------------------------------------------------------------
 
     def _vpc(self, vpc_id: str) -> list[str]:
         vpc = self.cloud.vpcs[vpc_id]
         router = vpc.vrouter_id
-        self._node(Node(id=router, kind=NodeKind.CLOUD_ROUTER, role="VRouter", label=f"VRouter of {vpc.name or vpc.id}",
+        role = "VPC router" if self.cloud.provider == "jdcloud" else "VRouter"
+        self._node(Node(id=router, kind=NodeKind.CLOUD_ROUTER, role=role, label=f"{role} of {vpc.name or vpc.id}",
                         account=vpc.account, owner=vpc.id, table=vpc.route_table.id))
         hosts = []
+        if self.cloud.provider == "jdcloud":       # JD Cloud: one local route for the whole VPC
+            self._route(router, Route(prefix=vpc.cidr, port=None, next_hop=None, kind="local", target="local",
+                                      table=vpc.route_table.id))
         for vswitch in vpc.vswitches.values():
-            self._route(router, Route(prefix=vswitch.cidr, port=None, next_hop=None, kind="local",
-                                      target=vswitch.id, table=vpc.route_table.id))
+            if self.cloud.provider != "jdcloud":   # Alibaba: a system route per vSwitch
+                self._route(router, Route(prefix=vswitch.cidr, port=None, next_hop=None, kind="local",
+                                          target=vswitch.id, table=vpc.route_table.id))
             for instance in vswitch.instances.values():
                 port = self._port(router, Port(name=instance.id, address=vswitch.gateway,
                                                label=f"{vswitch.id} gateway for {instance.id}"))
                 self._route(router, Route(prefix=IPv4Network(f"{instance.ip}/32"), port=port.name, next_hop=None,
                                           kind="host", target=vswitch.id, table=vpc.route_table.id))
-                self._host(instance.id, "ECS instance", IPv4Interface(f"{instance.ip}/{vswitch.cidr.prefixlen}"),
+                self._host(instance.id, "VM instance" if self.cloud.provider == "jdcloud" else "ECS instance", IPv4Interface(f"{instance.ip}/{vswitch.cidr.prefixlen}"),
                            vswitch.gateway.ip, vpc.account)
                 self.links.append(Link(id=f"{instance.id}~{router}", kind=LinkKind.VSWITCH, a=(instance.id, "eth"),
                                        b=(router, port.name), cloud_id=vswitch.id))
@@ -165,37 +179,64 @@ class _Builder:
                                        label=f"leased line {vbr.physical_connection_id} VLAN {vbr.vlan_id}"))
         self._connected(vbr.id, port, vbr.route_table.id)
 
+    def _interconnect(self, kind: LinkKind, a: tuple[str, str], b: tuple[str, str], *, active: bool = True,
+                      bandwidth_mbps: int | None = None, cloud_id: str = "", transit: bool = True,
+                      labels: tuple[str, str] = ("", "")) -> None:
+        """A point-to-point link between two cloud routers, numbered from the interconnect pool."""
+        hosts = list(next(self.free).hosts())
+        addresses = (IPv4Interface(f"{hosts[0]}/30"), IPv4Interface(f"{hosts[1]}/30"))
+        for (router, port_name), address, label in zip((a, b), addresses, labels, strict=True):
+            port = self._port(router, Port(name=port_name, address=address, label=label, transit=transit))
+            self._connected(router, port)
+        self.far_end[a] = (addresses[1].ip, active)
+        self.far_end[b] = (addresses[0].ip, active)
+        self.links.append(Link(id=f"{a[0]}:{a[1]}/{b[0]}:{b[1]}", kind=kind, a=a, b=b, bandwidth_mbps=bandwidth_mbps,
+                               active=active, cloud_id=cloud_id))
+
     def _router_interface_links(self) -> None:
-        used = [vpc.cidr for vpc in self.cloud.vpcs.values()] + [idc.cidr for idc in self.cloud.idcs.values()]
-        used += [vbr.local_gateway.network for vbr in self.cloud.vbrs.values()]
-        free = (net for net in INTERCONNECT_POOL.subnets(new_prefix=30) if not any(net.overlaps(u) for u in used))
         for ri in self.cloud.router_interfaces.values():
             if ri.role is not Role.INITIATOR or ri.status is RIStatus.IDLE:
                 continue
             peer = self.cloud.router_interfaces.get(ri.opposite_interface_id)
             if peer is None:       # the accepting side was deleted: nothing to connect to
                 continue
-            subnet = next(free)
-            hosts = list(subnet.hosts())
-            mine = IPv4Interface(f"{hosts[0]}/30")
-            theirs = IPv4Interface(f"{hosts[1]}/30")
             active = ri.status is RIStatus.ACTIVE and peer.status is RIStatus.ACTIVE
-            for side, address in ((ri, mine), (peer, theirs)):
-                port = self._port(side.router_id, Port(name=side.id, address=address,
-                                                       label=f"router interface {side.id}"))
-                self._connected(side.router_id, port)
-            self.links.append(Link(id=f"{ri.id}/{peer.id}", kind=LinkKind.ROUTER_INTERFACE, a=(ri.router_id, ri.id),
-                                   b=(peer.router_id, peer.id), bandwidth_mbps=ri.bandwidth_mbps, active=active,
-                                   cloud_id=f"{ri.id}/{peer.id}"))
-            self.pairs.append((ri, peer, mine, theirs))
+            self._interconnect(LinkKind.ROUTER_INTERFACE, (ri.router_id, ri.id), (peer.router_id, peer.id),
+                               active=active, bandwidth_mbps=ri.bandwidth_mbps, cloud_id=f"{ri.id}/{peer.id}",
+                               labels=(f"router interface {ri.id}", f"router interface {peer.id}"))
 
-    def _peer_address(self, ri_id: str):
-        for ri, peer, mine, theirs in self.pairs:
-            if ri.id == ri_id:
-                return theirs.ip, ri.status is RIStatus.ACTIVE and peer.status is RIStatus.ACTIVE
-            if peer.id == ri_id:
-                return mine.ip, ri.status is RIStatus.ACTIVE and peer.status is RIStatus.ACTIVE
-        return None, False
+    def _border_gateways(self) -> None:
+        for bgw in self.cloud.border_gateways.values():
+            self._node(Node(id=bgw.id, kind=NodeKind.CLOUD_ROUTER, role="border gateway",
+                            label=f"border gateway {bgw.name or bgw.id} (ASN {bgw.asn})", account=bgw.account,
+                            owner=bgw.id, table=bgw.route_table.id))
+        for attachment in self.cloud.attachments.values():
+            vpc = self.cloud.vpcs[attachment.vpc_id]
+            self._interconnect(LinkKind.ATTACHMENT, (attachment.border_gateway_id, attachment.id),
+                               (vpc.vrouter_id, attachment.id), cloud_id=attachment.id,
+                               labels=(f"attachment {attachment.id} of {vpc.id}", f"attachment {attachment.id}"))
+        for bgw in self.cloud.border_gateways.values():
+            for segment, attachment in self.cloud.gateway_routes(bgw.id):
+                next_hop, active = self.far_end[(bgw.id, attachment.id)]
+                self._route(bgw.id, Route(prefix=segment, port=attachment.id, next_hop=next_hop, kind="propagated",
+                                          target=attachment.id, usable=active, table=bgw.route_table.id,
+                                          priority=PRIORITY_PROPAGATED))
+
+    def _peerings(self) -> None:
+        for peering in self.cloud.peerings.values():
+            a, b = self.cloud.vpcs[peering.vpc_id], self.cloud.vpcs[peering.peer_vpc_id]
+            self._interconnect(LinkKind.PEERING, (a.vrouter_id, peering.id), (b.vrouter_id, peering.id),
+                               active=peering.status == "Active", cloud_id=peering.id, transit=False,
+                               labels=(f"peering {peering.id} to {b.id}", f"peering {peering.id} to {a.id}"))
+
+    def _learnt_routes(self, vpc_id: str) -> None:
+        vpc = self.cloud.vpcs[vpc_id]
+        for segment, bgw_id, _attachment in self.cloud.learnt_routes(vpc_id):
+            mine = self.cloud.attachment_of(vpc_id, bgw_id)
+            next_hop, active = self.far_end[(vpc.vrouter_id, mine.id)]
+            self._route(vpc.vrouter_id, Route(prefix=segment, port=mine.id, next_hop=next_hop, kind="propagated",
+                                              target=bgw_id, usable=active, table=vpc.route_table.id,
+                                              priority=PRIORITY_PROPAGATED))
 
     def _custom_routes(self, router_id: str, table: RouteTable) -> None:
         for entry in table.entries:
@@ -204,10 +245,14 @@ class _Builder:
                 up = self.cloud.physical_connections[entry.next_hop_id].status == "Enabled"
                 self._route(router_id, Route(prefix=entry.destination, port=entry.next_hop_id,
                                              next_hop=vbr.peer_gateway.ip, kind="custom", target=entry.next_hop_id,
-                                             usable=up, table=table.id))
+                                             usable=up, table=table.id, priority=PRIORITY_STATIC))
                 continue
-            next_hop, active = self._peer_address(entry.next_hop_id)
-            self._route(router_id, Route(prefix=entry.destination, port=entry.next_hop_id if next_hop else None,
+            port = entry.next_hop_id
+            if entry.next_hop_type is NextHopType.BORDER_GATEWAY:
+                vpc = self.cloud.vpc_of_vrouter(router_id)
+                attachment = self.cloud.attachment_of(vpc.id, entry.next_hop_id) if vpc else None
+                port = attachment.id if attachment else ""
+            next_hop, active = self.far_end.get((router_id, port), (None, False))
+            self._route(router_id, Route(prefix=entry.destination, port=port if next_hop else None,
                                          next_hop=next_hop, kind="custom", target=entry.next_hop_id, usable=active,
-                                         table=table.id))
-
+                                         table=table.id, priority=PRIORITY_STATIC))

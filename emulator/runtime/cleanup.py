@@ -18,12 +18,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from emulator.plan import NAME_PREFIX
+from emulator.plan import NAME_PREFIX, SHORT_KINDS
 from emulator.runtime.commands import run
 from emulator.runtime.lock import STATE_DIR
 from emulator.runtime.network import OWNER_KEY
 
-INTERFACE_PATTERN = re.compile(rf"^{NAME_PREFIX}(srv|ecs|cpe|ap|vbr|vr)\d+-eth\d+$")
+INTERFACE_PATTERN = re.compile(rf"^{NAME_PREFIX}({'|'.join(SHORT_KINDS)})\d+-eth\d+$")
 SHELL_MARK = f"mininet:{NAME_PREFIX}"
 
 

@@ -6,6 +6,7 @@
   explain SCENARIO SRC DST   the path hop by hop, or where and why it breaks, with the fix (no root)
   run SCENARIO         build it, send real packets, report, tear down (root)
   lab SCENARIO         build it and open a shell where the console's actions change the running network (root)
+  generate border-gateway --vpcs N   write an N-VPC border gateway scenario (scale tests)
   clean                remove what a killed run left behind (root; never `mn -c`)
 """
 
@@ -50,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="keep the plan and the controller's log in DIR")
     lab = scenario_verb("lab", "build the network and open an interactive shell to change it live (root)")
     lab.add_argument("--script", type=Path, metavar="FILE", help="run the lab commands in FILE instead of asking")
+    generate = verbs.add_parser("generate", help="write a generated scenario (for scale tests)")
+    generate.add_argument("kind", choices=["border-gateway"])
+    generate.add_argument("--vpcs", type=int, required=True, metavar="N", help="number of VPCs (2..250)")
+    generate.add_argument("--output", type=Path, metavar="PATH", help="write to PATH instead of printing")
     clean = verbs.add_parser("clean", help="remove what a killed run left behind (root)")
     clean.add_argument("--dry-run", action="store_true", help="only list what would be removed")
     return parser
@@ -81,6 +86,8 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         return EXIT_OK
     if args.verb == "clean":
         return _clean(args, console)
+    if args.verb == "generate":
+        return _generate(args, console)
 
     from emulator import runner
     from emulator.report import terminal
@@ -121,6 +128,21 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         json_report.write(outcome, args.json)
         console.print(f"JSON report written to {args.json}")
     return EXIT_OK if outcome.passed else EXIT_CHECKS_FAILED
+
+
+def _generate(args: argparse.Namespace, console: Console) -> int:
+    from emulator import generate
+
+    try:
+        text = generate.border_gateway(args.vpcs)
+    except ValueError as exc:
+        raise ScenarioError(str(exc), fix="choose another --vpcs") from None
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text)
+        console.print(f"wrote {args.output}")
+    return EXIT_OK
 
 
 def _clean(args: argparse.Namespace, console: Console) -> int:

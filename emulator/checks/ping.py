@@ -9,8 +9,8 @@ from collections.abc import Callable
 from emulator.checks.results import CheckResult
 from emulator.routing.reachability import PairResult
 
-PING_COUNT = 3
-PARALLEL = 8
+PING_COUNT = 2
+PARALLEL = 16
 _RECEIVED = re.compile(r"(\d+) (?:packets )?received")
 
 

@@ -125,7 +125,7 @@ def _route_problem(network: Network, node: Node, ingress: str, route: Route | No
     if ingress and not node.port(ingress).transit and not route.local:
         return ("NOT_TRANSITIVE", f"{where}: {dst_ip} arrived over VPC peering {ingress} and would leave by "
                 f"{route.target}; VPC peering is not transitive",
-                f"peer the two VPCs directly (or attach both to a border gateway)")
+                "peer the two VPCs directly (or attach both to a border gateway)")
     if not route.usable:
         leased_line = any(link.cloud_id == route.target and link.kind is LinkKind.LEASED_LINE
                           for link in network.links)

@@ -30,12 +30,40 @@ def _mininet():
     mn_log.setLogLevel("error")
 
     class OwnedSwitch(OVSSwitch):
-        """An OVS bridge marked as the emulator's, so `clean` finds exactly its own."""
+        """An OVS bridge marked as the emulator's, so `clean` finds exactly its own.
 
-        def bridgeOpts(self):  # noqa: N802 (Mininet's name)
-            return super().bridgeOpts() + f" external-ids:{OWNER_KEY}={self.name}"
+        Started with one ovs-vsctl argument list rather than Mininet's command line typed into the
+        switch's shell: a pty line holds at most 4095 bytes, which a bridge with 64 ports exceeds.
+        """
+
+        def start(self, controllers):
+            run(bridge_command(self.name, self.dpid, self.datapath, controllers,
+                               [(str(intf), self.ports[intf]) for intf in self.intfList() if self.ports[intf]]))
+            for intf in self.intfList():
+                if self.ports[intf]:
+                    run(["ip", "link", "set", "dev", str(intf), "up"])
 
     return Mininet, OwnedSwitch, RemoteController, Link
+
+
+def bridge_command(name: str, dpid: str, datapath: str, controllers, ports: list[tuple[str, int]]) -> list[str]:
+    """One ovs-vsctl transaction: the bridge, its OpenFlow settings, its owner mark, controllers and ports."""
+    argv = ["ovs-vsctl", "--", "--if-exists", "del-br", name, "--", "add-br", name,
+            "--", "set", "bridge", name, f"other_config:datapath-id={dpid}", "fail_mode=secure",
+            "other-config:disable-in-band=true", "protocols=OpenFlow13", f"other-config:dp-desc={name}",
+            f"external-ids:{OWNER_KEY}={name}"]
+    if datapath == "user":
+        argv.append("datapath_type=netdev")
+    ids = []
+    for index, controller in enumerate(controllers):
+        ids.append(f"@c{index}")
+        argv += ["--", f"--id=@c{index}", "create", "Controller",
+                 f'target="{controller.protocol}:{controller.IP()}:{controller.port}"', "max_backoff=1000"]
+    if ids:
+        argv += ["--", "set", "bridge", name, f"controller=[{','.join(ids)}]"]
+    for intf, port_no in ports:
+        argv += ["--", "add-port", name, intf, "--", "set", "Interface", intf, f"ofport_request={port_no}"]
+    return argv
 
 
 @dataclass

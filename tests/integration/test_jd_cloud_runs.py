@@ -52,3 +52,14 @@ def test_overlapping_vpcs_reach_the_third_but_not_each_other():
     assert _reached(outcome) == {("i-x", "i-z"), ("i-z", "i-x"), ("i-y", "i-z"), ("i-z", "i-y")}
     x_to_y = next(c for c in outcome.checks if (c.kind, c.src, c.dst) == ("ping", "i-x", "i-y"))
     assert x_to_y.explanation["code"] == "BLACKHOLE" and "local route" in x_to_y.explanation["message"]
+
+
+def test_a_generated_border_gateway_with_many_vpcs(tmp_path):
+    from emulator import generate
+
+    path = tmp_path / "bgw12.yaml"
+    path.write_text(generate.border_gateway(12))
+    outcome = runner.execute(runner.prepare(scenario.load(str(path))))
+    pings = [c for c in outcome.checks if c.kind == "ping"]
+    assert len(pings) == 132 and all(c.detail["reachable"] for c in pings)
+    assert outcome.passed

@@ -28,6 +28,7 @@ unit: install
 
 bench: install
 	$(SUDO) $(PY) bench/run_bench.py
+	$(SUDO) $(PY) bench/bench_scale.py
 
 clean: install
 	$(SUDO) $(PY) -m emulator clean

@@ -49,13 +49,20 @@ class Lab:
         self.prepared = renewed
         return f"{done} (flows updated in {self.last_update_s * 1000:.0f} ms)"
 
+    def _router(self, name: str) -> str:
+        """A router by its own ID, or by its VPC's ID (the console lists route tables under the VPC)."""
+        vpc = self.cloud.vpcs.get(name)
+        return vpc.vrouter_id if vpc is not None else name
+
     def add_route(self, router: str, destination: str, next_hop_type: str, next_hop_id: str) -> str:
+        router = self._router(router)
         prefix, kind = _network(destination), _next_hop_type(next_hop_type)
         return self._change(lambda: self.cloud.add_route_entry(router_id=router, destination=prefix,
                                                                next_hop_type=kind, next_hop_id=next_hop_id),
                             f"route entry {prefix} -> {next_hop_id} added to {router}")
 
     def delete_route(self, router: str, destination: str) -> str:
+        router = self._router(router)
         prefix = _network(destination)
         return self._change(lambda: self.cloud.delete_route_entry(router_id=router, destination=prefix),
                             f"route entry {prefix} deleted from {router}")
@@ -96,6 +103,7 @@ class Lab:
     def route_table(self, router: str) -> Table:
         from emulator.report.terminal import route_table
 
+        router = self._router(router)
         node = self.prepared.network.nodes.get(router)
         if node is None or not node.table:
             routers = [n.id for n in self.prepared.network.nodes.values() if n.table]
@@ -105,7 +113,7 @@ class Lab:
 
     def flows(self, node_id: str) -> str:
         try:
-            node = self.prepared.plan.node(node_id)
+            node = self.prepared.plan.node(self._router(node_id))
         except StopIteration:
             raise ScenarioError(f"no node {node_id}", fix="give a VBR or VRouter ID, or a node name") from None
         if node.dpid is None:
@@ -125,7 +133,7 @@ def _next_hop_type(text: str) -> NextHopType:
         return NextHopType(text)
     except ValueError:
         raise ScenarioError(f"unknown next hop type {text}",
-                            fix="use RouterInterface or PhysicalConnection") from None
+                            fix="use one of: " + ", ".join(kind.value for kind in NextHopType)) from None
 
 
 def run_lab(prepared: Prepared, console: Console, script: Path | None = None) -> int:

@@ -1,10 +1,10 @@
 """The lab's shell: Mininet's CLI (so `cesrv1 ping 192.168.1.10`, `nodes`, `net` work) plus the console's verbs.
 
-  route add ROUTER DEST RouterInterface|PhysicalConnection NEXT_HOP_ID
+  route add ROUTER DEST TYPE NEXT_HOP_ID   TYPE: RouterInterface, PhysicalConnection, BorderGateway, VpcPeering
   route del ROUTER DEST
   ri deactivate|activate RI_ID
   line down|up PC_ID
-  table ROUTER          the route table as the console shows it
+  table ROUTER          the route table as the console shows it (ROUTER: a router's or a VPC's ID)
   flows ROUTER          the flows installed on its bridge
   ping SRC DST          one ping between two hosts (cloud IDs)
   explain SRC DST       the path, or where and why it breaks
@@ -98,7 +98,8 @@ class LabShell(CLI):
         """route add ROUTER DEST TYPE NEXT_HOP_ID | route del ROUTER DEST"""
         words = line.split()
         if words[:1] == ["add"]:
-            args = self._args(line, 5, "route add ROUTER DEST RouterInterface|PhysicalConnection NEXT_HOP_ID")
+            args = self._args(line, 5, "route add ROUTER DEST RouterInterface|PhysicalConnection|BorderGateway|"
+                                       "VpcPeering NEXT_HOP_ID")
             return bool(args) and self._do(lambda: self.lab.add_route(*args[1:]))
         if words[:1] == ["del"]:
             args = self._args(line, 3, "route del ROUTER DEST")

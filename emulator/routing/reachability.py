@@ -159,7 +159,9 @@ def suggest_route(network: Network, node_id: str, dst_ip: IPv4Address, came_from
                 return f"add a route {prefix} -> {port.name} to {node.owner}'s route table {node.table}"
             address = network.nodes[far_node].port(far_port).address
             return f"add `ip route {prefix} {address.ip if address else '?'}` on {node_id}"
-    return f"add a route to {prefix} on {node_id}, towards the router that reaches it"
+    owner = next((owner for block, owner in network.blocks if dst_ip in block), str(dst_ip))
+    return (f"none of {node_id}'s neighbours carries traffic to {prefix}: connect {node.owner or node_id} with "
+            f"{owner} directly (a VPC peering, a border gateway attachment or a router interface pair)")
 
 
 def _delivers(network: Network, node_id: str, in_port: str, dst_ip: IPv4Address) -> bool:
@@ -170,7 +172,9 @@ def _delivers(network: Network, node_id: str, in_port: str, dst_ip: IPv4Address)
     if node.kind is NodeKind.HOST:
         return False
     route = best_route(node.routes, dst_ip)
-    return route is not None and route.usable and route.port is not None and route.port != in_port
+    if route is None or not route.usable or route.port is None or route.port == in_port:
+        return False
+    return route.local or node.port(in_port).transit    # peering delivers only to the VPC itself
 
 
 def evaluate(network: Network, src: str, dst: str) -> PairResult:

@@ -221,3 +221,10 @@ def test_jd_cloud_scenarios_use_subnets_not_vswitches(write_scenario):
     with pytest.raises(ScenarioError) as caught:
         scenario.load(str(write_scenario(text)))
     assert "rename 'vswitches:' to 'subnets:'" in caught.value.fix
+
+
+def test_the_fix_never_suggests_routing_through_a_peering():
+    loaded = scenario.load("vpc_peering", until_step=2)        # without the hopeful routes through VPC-B
+    result = evaluate(build_network(loaded.cloud), "i-a", "i-c")
+    assert result.explanation.code == "NO_ROUTE"
+    assert "pcx-ab" not in result.explanation.fix and "connect vpc-a with vpc-c" in result.explanation.fix

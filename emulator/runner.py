@@ -55,8 +55,11 @@ class RunOutcome:
     environment: environment.Environment
     checks: list[CheckResult]
     timings: dict[str, float] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
     cleanup: str = ""
+
+    @property
+    def notes(self) -> list[str]:
+        return self.environment.notes()
 
     @property
     def passed(self) -> bool:
@@ -202,7 +205,7 @@ def execute(prepared: Prepared, *, progress: Progress = lambda _line: None,
         checks_started = time.monotonic()
         checks = run_checks(prepared, live.network, live.processes, progress)
         live.timings["checks_s"] = time.monotonic() - checks_started
-    return RunOutcome(prepared, live.environment, checks, live.timings, live.environment.notes(), live.cleanup)
+    return RunOutcome(prepared, live.environment, checks, live.timings, live.cleanup)
 
 
 def run_checks(prepared: Prepared, network: EmulatedNetwork, processes: Processes,

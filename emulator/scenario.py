@@ -155,6 +155,55 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+# Which field of the refused resource an error code is about (the first present in the file is named).
+CODE_FIELDS: dict[str, tuple[str, ...]] = {
+    "InvalidAccount.NotFound": ("account",),
+    "Forbidden.NotOwner": ("account",),
+    "InvalidParameter.DuplicateId": ("id", "route_table_id", "vrouter_id"),
+    "InvalidCidrBlock.Malformed": ("cidr",),
+    "InvalidCidrBlock.NotInVpc": ("cidr",),
+    "InvalidCidrBlock.NotInIdc": ("cidr",),
+    "InvalidCidrBlock.Overlapped": ("cidr", "destination_cidr"),
+    "InvalidCIDRBlock.Duplicate": ("destination_cidr", "destination"),
+    "InvalidDestinationCidrBlock.InVpc": ("destination_cidr",),
+    "InvalidPrivateIpAddress.NotInVSwitch": ("ip",),
+    "InvalidPrivateIpAddress.Reserved": ("ip",),
+    "InvalidPrivateIpAddress.Duplicated": ("ip",),
+    "InvalidIpAddress.Malformed": ("ip", "gateway", "peer_gateway_ip", "local_gateway_ip"),
+    "InvalidIpAddress.NotInSameSubnet": ("peer_gateway_ip",),
+    "InvalidIpAddress.Duplicated": ("peer_gateway_ip",),
+    "InvalidPeeringSubnetMask.Malformed": ("peering_subnet_mask",),
+    "InvalidPhysicalConnectionId.NotFound": ("physical_connection",),
+    "InvalidVlanId.Malformed": ("vlan_id",),
+    "InvalidVlanId.Used": ("vlan_id",),
+    "InvalidRouterId.NotFound": ("router_id",),
+    "IncorrectRole.VbrMustInitiate": ("role",),
+    "IncorrectRole.NotInitiatingSide": ("router_interface",),
+    "IncorrectRIStatus": ("router_interface",),
+    "InvalidOpposite.Mismatch": ("router_interface",),
+    "InvalidOppositeInterfaceId.NotFound": ("router_interface",),
+    "InvalidRouterInterfaceId.NotFound": ("router_interface",),
+    "InvalidSpec.NotFound": ("spec",),
+    "InvalidSpec.AcceptingSide": ("spec",),
+    "InvalidNextHopId.NotFound": ("next_hop_id", "next_hop"),
+    "InvalidNextHop.NotOwnInterface": ("next_hop_id",),
+    "InvalidNextHop.NotAttached": ("next_hop_id",),
+    "InvalidNextHopType.NotSupported": ("next_hop_type",),
+    "InvalidNextHop.Unreachable": ("next_hop",),
+    "InvalidRouteEntry.NotFound": ("destination_cidr",),
+    "InvalidParameter.Asn": ("asn",),
+    "InvalidParameter.CrossAccount": ("vpc", "peer_vpc"),
+    "InvalidParameter.CrossRegion": ("vpc", "peer_vpc"),
+    "InvalidParameter.AttachmentExists": ("vpc",),
+    "InvalidSubnetId.NotFound": ("propagate",),
+    "InvalidParameter.RouteConflict": ("propagate", "ranges"),
+    "InvalidParameter.NotAttached": ("vpc",),
+    "InvalidBorderGatewayId.NotFound": ("border_gateway",),
+    "InvalidVpcId.NotFound": ("vpc", "peer_vpc"),
+    "InvalidParameter.CidrOverlap": ("peer_vpc",),
+}
+
+
 class _Applier:
     """Replays the file as provider operations: top-level resources, then each step, in the tutorial's order."""
 
@@ -165,9 +214,26 @@ class _Applier:
         self.log: list[str] = []
 
     def where(self, *loc: Any) -> str:
+        """The file:line of `loc`; remembered, so that a refusal can be pinned to its field."""
+        self.current = loc
         return self.source.where(loc)
 
+    def _pin_to_field(self, error: CloudError) -> None:
+        """Point a refusal at the field it is about (vbrs[0].vlan_id), where the code says which."""
+        loc = getattr(self, "current", ())
+        field = next((f for f in CODE_FIELDS.get(error.code, ()) if loc + (f,) in self.source.lines), None)
+        if field is not None:
+            error.where = self.source.where(loc + (field,))
+            error.message = f"{_dotted(loc + (field,))}: {error.message}"
+
     def base(self) -> None:
+        try:
+            self._base()
+        except CloudError as error:
+            self._pin_to_field(error)
+            raise
+
+    def _base(self) -> None:
         m = self.model
         for i, account in enumerate(m.accounts):
             self.cloud.create_account(account.id, account.name, where=self.where("accounts", i))
@@ -183,6 +249,7 @@ class _Applier:
         try:
             self.sections(step, ("steps", index))
         except CloudError as error:
+            self._pin_to_field(error)
             error.where = f"{error.where} (step {index + 1}: {step.title})"
             raise
 

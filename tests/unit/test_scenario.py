@@ -110,3 +110,12 @@ def test_until_step_out_of_range():
     with pytest.raises(ScenarioError) as caught:
         scenario.load("multi_vpc_leased_line", until_step=9)
     assert "has 5 steps" in caught.value.message
+
+
+def test_provider_refusals_name_the_field(write_scenario, reference_text):
+    text = reference_text.replace("        vlan_id: 1000", "        vlan_id: 3000")
+    error = _error_for(write_scenario, text)
+    line = text.splitlines().index("        vlan_id: 3000") + 1
+    assert error.code == "InvalidVlanId.Malformed"
+    assert error.where.split(" (step")[0].endswith(f":{line}")
+    assert error.message.startswith("steps[0].vbrs[0].vlan_id: InvalidVlanId.Malformed")

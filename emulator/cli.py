@@ -7,6 +7,7 @@
   run SCENARIO         build it, send real packets, report, tear down (root)
   lab SCENARIO         build it and open a shell where the console's actions change the running network (root)
   generate border-gateway --vpcs N   write an N-VPC border gateway scenario (scale tests)
+  schema               the scenario file's JSON schema (for editors and CI linting)
   clean                remove what a killed run left behind (root; never `mn -c`)
 """
 
@@ -55,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("kind", choices=["border-gateway"])
     generate.add_argument("--vpcs", type=int, required=True, metavar="N", help="number of VPCs (2..250)")
     generate.add_argument("--output", type=Path, metavar="PATH", help="write to PATH instead of printing")
+    verbs.add_parser("schema", help="print the scenario file's JSON schema")
     clean = verbs.add_parser("clean", help="remove what a killed run left behind (root)")
     clean.add_argument("--dry-run", action="store_true", help="only list what would be removed")
     return parser
@@ -88,6 +90,11 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         return _clean(args, console)
     if args.verb == "generate":
         return _generate(args, console)
+    if args.verb == "schema":
+        from emulator.schema import json_schema
+
+        sys.stdout.write(json_schema())
+        return EXIT_OK
 
     from emulator import runner
     from emulator.report import terminal

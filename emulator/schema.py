@@ -68,7 +68,7 @@ def _text(value: object) -> str:
 
 
 CloudId = Annotated[str, BeforeValidator(_cloud_id)]
-AccountId = Annotated[str, BeforeValidator(_account_id)]
+AccountId = Annotated[str, BeforeValidator(_account_id, json_schema_input_type=int | str)]
 Cidr = Annotated[IPv4Network, BeforeValidator(_cidr)]
 IPv4 = Annotated[IPv4Address, BeforeValidator(_ipv4)]
 Text = Annotated[str, BeforeValidator(_text)]
@@ -290,3 +290,13 @@ class ScenarioFile(Sections):
     steps: list[Step] = Field(default_factory=list, max_length=64)
     expect: list[Expectation] = Field(default_factory=list, max_length=1024)
     checks: Checks = Field(default_factory=Checks)
+
+
+def json_schema() -> str:
+    """The published JSON schema of scenario files (docs/scenario.schema.json is this, kept current by a test)."""
+    import json
+
+    schema = ScenarioFile.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Cloud hybrid networking emulator scenario"
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"

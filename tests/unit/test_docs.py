@@ -19,3 +19,9 @@ def test_every_schema_field_is_in_the_reference():
     missing = [f"{model.__name__}.{info.alias or name}" for model in _models()
                for name, info in model.model_fields.items() if f"`{info.alias or name}`" not in text]
     assert not missing, f"document these fields in docs/scenario-reference.md: {missing}"
+
+
+def test_published_json_schema_is_current():
+    published = REFERENCE_DOC.parent / "scenario.schema.json"
+    assert published.read_text() == schema.json_schema(), \
+        "regenerate it: .venv/bin/python -m emulator schema > docs/scenario.schema.json"

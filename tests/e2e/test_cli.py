@@ -66,11 +66,12 @@ def test_bad_input_exits_two_with_file_and_line_and_builds_nothing(tmp_path):
     text = REFERENCE.read_text().replace("    spec: Large.1\n", "    spec: Large.7\n", 1)
     path = tmp_path / "bad.yaml"
     path.write_text(text)
-    line = text.splitlines().index("      - id: ri-AAA") + 1
+    line = text.splitlines().index("        spec: Large.7") + 1      # the refusal points at the field
     for verb in ("validate", "run"):
         result = _cli(verb, str(path))
         assert result.returncode == 2
         assert f"bad.yaml:{line}" in result.stderr and "InvalidSpec.NotFound" in result.stderr
+        assert "router_interfaces[0].spec" in result.stderr
         assert "Traceback" not in result.stderr + result.stdout
     assert cleanup.leftovers().empty()
 

@@ -17,6 +17,9 @@ from emulator.cloud.specs import RECEIVER_SPEC, SPEC_BANDWIDTH_MBPS
 from emulator.cloud.border_gateway import BorderGatewayOperations
 from emulator.errors import CloudError
 
+# Error codes are the provider's own strings where its API reference lists one (ConnectRouterInterface,
+# CreateRouterInterface, ...), spelling included ("InvalidSpec.ValudNotSupported"); the others follow
+# the provider's naming pattern.
 MAX_ROUTER_INTERFACES_PER_ROUTER = 5
 MAX_VPCS_PER_LEASED_LINE = 5
 MAX_CUSTOM_ROUTE_ENTRIES = 48
@@ -306,15 +309,15 @@ class ControlPlane(BorderGatewayOperations):
             raise CloudError("Forbidden.NotOwner", f"{router_id} belongs to account {owner}, not {account}",
                              fix=f"create the interface in account {owner}", where=where)
         if router_type is RouterType.VBR and role is not Role.INITIATOR:
-            raise CloudError("IncorrectRole.VbrMustInitiate",
+            raise CloudError("InvalidRole.ValueNotSupported",
                              "a VBR's router interface can only be the initiating side",
                              fix="set role: InitiatingSide on the VBR and AcceptingSide on the VPC's interface",
                              where=where)
         if role is Role.INITIATOR and spec not in SPEC_BANDWIDTH_MBPS:
-            raise CloudError("InvalidSpec.NotFound", f"unknown specification {spec!r}",
+            raise CloudError("InvalidSpec.ValudNotSupported", f"unknown specification {spec!r}",
                              fix="use one of " + ", ".join(SPEC_BANDWIDTH_MBPS), where=where)
         if role is Role.ACCEPTOR and spec != RECEIVER_SPEC:
-            raise CloudError("InvalidSpec.AcceptingSide",
+            raise CloudError("InvalidSpec.ValudNotSupported",
                              f"the accepting side has no specification of its own (got {spec!r})",
                              fix=f"set spec: {RECEIVER_SPEC}; it carries the initiator's bandwidth", where=where)
         if len(self.interfaces_of(router_id)) >= MAX_ROUTER_INTERFACES_PER_ROUTER:
@@ -347,9 +350,12 @@ class ControlPlane(BorderGatewayOperations):
                              fix="deactivate and reactivate it, or leave it as it is", where=where)
         peer = self.router_interfaces.get(ri.opposite_interface_id)
         if peer is None:
-            raise CloudError("InvalidOppositeInterfaceId.NotFound",
+            raise CloudError("IncorrectOppositeInterfaceInfo.NotSet",
                              f"{ri_id} names {ri.opposite_interface_id} as its peer, which does not exist",
                              fix="create the accepting side's interface first", where=where)
+        if peer.router_id == ri.router_id:
+            raise CloudError("IncorrectOppositeInterfaceInfo", f"{ri_id} and {peer.id} are on the same router",
+                             fix="connect router interfaces of two different routers", where=where)
         self._check_peers(ri, peer, where)
         self._check_peers(peer, ri, where)
         if peer.status is not RIStatus.IDLE:
@@ -380,11 +386,11 @@ class ControlPlane(BorderGatewayOperations):
             if got != want:
                 shown_got = got.value if hasattr(got, "value") else got
                 shown_want = want.value if hasattr(want, "value") else want
-                raise CloudError("InvalidOpposite.Mismatch",
+                raise CloudError("IncorrectOppositeInterfaceInfo",
                                  f"{ri.id} names {label} {shown_got}, but its peer {peer.id} has {shown_want}",
                                  fix=f"set {ri.id}'s {label} to {shown_want}", where=where)
         if ri.role is peer.role:
-            raise CloudError("IncorrectRole.SameRole", f"{ri.id} and {peer.id} are both {ri.role.value}",
+            raise CloudError("IncorrectOppositeInterfaceInfo", f"{ri.id} and {peer.id} are both {ri.role.value}",
                              fix="make one InitiatingSide and the other AcceptingSide", where=where)
 
     def _check_leased_line_quota(self, ri: RouterInterface, peer: RouterInterface, where: str) -> None:

@@ -70,7 +70,7 @@ def test_bad_input_exits_two_with_file_and_line_and_builds_nothing(tmp_path):
     for verb in ("validate", "run"):
         result = _cli(verb, str(path))
         assert result.returncode == 2
-        assert f"bad.yaml:{line}" in result.stderr and "InvalidSpec.NotFound" in result.stderr
+        assert f"bad.yaml:{line}" in result.stderr and "InvalidSpec.ValudNotSupported" in result.stderr
         assert "router_interfaces[0].spec" in result.stderr
         assert "Traceback" not in result.stderr + result.stdout
     assert cleanup.leftovers().empty()

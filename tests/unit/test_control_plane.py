@@ -78,24 +78,24 @@ def test_a_vbr_can_only_initiate():
     assert _code(lambda: cloud.create_router_interface(
         account=A, ri_id="ri-X", router_type=RouterType.VBR, router_id="vbr-1", role=Role.ACCEPTOR,
         spec="Negative", opposite_account=B, opposite_router_type=RouterType.VROUTER, opposite_router_id="vrt-b",
-        opposite_interface_id="ri-Y")) == "IncorrectRole.VbrMustInitiate"
+        opposite_interface_id="ri-Y")) == "InvalidRole.ValueNotSupported"
 
 
 def test_peer_with_the_wrong_account_is_refused_on_connect():
     cloud = _base()
     _pair(cloud)
     cloud.router_interfaces["ri-AAA"].opposite_account = "11111111"
-    assert _code(lambda: cloud.connect_router_interface(account=A, ri_id="ri-AAA")) == "InvalidOpposite.Mismatch"
+    assert _code(lambda: cloud.connect_router_interface(account=A, ri_id="ri-AAA")) == "IncorrectOppositeInterfaceInfo"
 
 
 def test_unknown_spec_and_spec_on_the_accepting_side():
     cloud = _base()
-    assert _code(lambda: _pair(cloud, spec="Huge.9")) == "InvalidSpec.NotFound"
+    assert _code(lambda: _pair(cloud, spec="Huge.9")) == "InvalidSpec.ValudNotSupported"
     cloud2 = _base()
     assert _code(lambda: cloud2.create_router_interface(
         account=B, ri_id="ri-Y", router_type=RouterType.VROUTER, router_id="vrt-b", role=Role.ACCEPTOR,
         spec="Large.1", opposite_account=A, opposite_router_type=RouterType.VBR, opposite_router_id="vbr-1",
-        opposite_interface_id="ri-X")) == "InvalidSpec.AcceptingSide"
+        opposite_interface_id="ri-X")) == "InvalidSpec.ValudNotSupported"
 
 
 def test_wrong_router_type_is_explained():

@@ -24,6 +24,7 @@ MAX_ROUTER_INTERFACES_PER_ROUTER = 5
 MAX_VPCS_PER_LEASED_LINE = 5
 MAX_CUSTOM_ROUTE_ENTRIES = 48
 VLAN_RANGE = range(0, 3000)
+PROVIDER_RESERVED = IPv4Network("100.64.0.0/10")   # route entries may not point into it
 
 
 PROVIDERS = ("alibaba", "jdcloud")
@@ -486,11 +487,22 @@ class ControlPlane(BorderGatewayOperations):
             raise CloudError("QuotaExceeded.RouteEntry",
                              f"{table.id} already has {MAX_CUSTOM_ROUTE_ENTRIES} custom route entries",
                              fix="summarise routes into fewer prefixes", where=where)
+        if destination.subnet_of(PROVIDER_RESERVED):
+            raise CloudError("InvalidDestinationCidrBlock.Reserved",
+                             f"{destination} is inside {PROVIDER_RESERVED}, which the provider keeps for itself",
+                             fix="route a destination outside 100.64.0.0/10", where=where)
         vpc = self.vpc_of_vrouter(router_id)
-        if vpc is not None and destination.subnet_of(vpc.cidr):
+        if vpc is not None and self.provider == "jdcloud" and destination.subnet_of(vpc.cidr):
             raise CloudError("InvalidDestinationCidrBlock.InVpc",
-                             f"{destination} is inside {vpc.id}'s own CIDR {vpc.cidr}, which is a local route",
+                             f"{destination} is inside {vpc.id}'s own CIDR {vpc.cidr}, which is the local route",
                              fix="route only destinations outside the VPC", where=where)
+        if vpc is not None:
+            # Alibaba: not equal to, nor inside, a vSwitch's block (it may contain one).
+            for vswitch in vpc.vswitches.values():
+                if destination.subnet_of(vswitch.cidr):
+                    raise CloudError("InvalidDestinationCidrBlock.InVpc",
+                                     f"{destination} is inside {vswitch.id}'s block {vswitch.cidr}, a system route",
+                                     fix="route only destinations that are not inside a vSwitch", where=where)
         self._check_next_hop(router_id, next_hop_type, next_hop_id, where)
         self._check_overlap(router_id, table, destination, next_hop_type, next_hop_id, where)
         entry = RouteEntry(destination=destination, next_hop_type=next_hop_type, next_hop_id=next_hop_id,

@@ -180,7 +180,7 @@ def test_route_next_hop_must_be_the_routers_own_interface():
     assert caught.value.code == "InvalidNextHop.NotOwnInterface" and "ri-AAA" in caught.value.fix
 
 
-def test_route_destinations_are_unique_per_table_and_outside_the_vpc():
+def test_route_destinations_are_unique_per_table_outside_vswitches_and_outside_100_64():
     cloud = _base()
     _pair(cloud)
     cloud.add_route_entry(router_id="vrt-b", destination=IPv4Network("172.16.0.0/12"),
@@ -188,9 +188,13 @@ def test_route_destinations_are_unique_per_table_and_outside_the_vpc():
     assert _code(lambda: cloud.add_route_entry(
         router_id="vrt-b", destination=IPv4Network("172.16.0.0/12"), next_hop_type=NextHopType.ROUTER_INTERFACE,
         next_hop_id="ri-BBB")) == "InvalidCIDRBlock.Duplicate"
+    cloud.create_vswitch(vpc_id="vpc-b", vswitch_id="vsw-b", zone="z", cidr=IPv4Network("192.168.1.0/24"))
     assert _code(lambda: cloud.add_route_entry(
-        router_id="vrt-b", destination=IPv4Network("192.168.5.0/24"), next_hop_type=NextHopType.ROUTER_INTERFACE,
+        router_id="vrt-b", destination=IPv4Network("192.168.1.128/25"), next_hop_type=NextHopType.ROUTER_INTERFACE,
         next_hop_id="ri-BBB")) == "InvalidDestinationCidrBlock.InVpc"
+    assert _code(lambda: cloud.add_route_entry(
+        router_id="vrt-b", destination=IPv4Network("100.64.1.0/24"), next_hop_type=NextHopType.ROUTER_INTERFACE,
+        next_hop_id="ri-BBB")) == "InvalidDestinationCidrBlock.Reserved"
 
 
 def test_only_a_vbr_routes_to_its_own_physical_connection():

@@ -53,7 +53,15 @@ class LabShell(CLI):
             if self.interactive:
                 self.console.print(__doc__.split("\n\n", 1)[1].rstrip())
                 self.initReadline()
-            self.cmdloop()
+            while True:
+                try:
+                    self.cmdloop()
+                    return
+                except KeyboardInterrupt:
+                    if not self.interactive:
+                        raise
+                    # As in Mininet's CLI: Ctrl-C abandons the line, `exit` or Ctrl-D leaves the lab.
+                    self.console.print("\nInterrupt (type exit or press Ctrl-D to leave the lab)")
         finally:
             setLogLevel("error")
 

@@ -254,10 +254,3 @@ def _forwarding(network: Network, node: Node, mine: list[PlanInterface],
             add(route.prefix, resolved, f"{route.kind} -> {route.target}" if resolved else "next hop not found",
                 route.local)
     return tuple(entries.values())
-
-
-def describe_link_kind(kind: str) -> str:
-    return {LinkKind.LEASED_LINE.value: "leased line", LinkKind.LEASED_LINE_TRUNK.value: "leased line (802.1Q trunk)",
-            LinkKind.ROUTER_INTERFACE.value: "router interface pair", LinkKind.VSWITCH.value: "vSwitch",
-            LinkKind.LAN.value: "IDC LAN", LinkKind.ATTACHMENT.value: "VPC attachment",
-            LinkKind.PEERING.value: "VPC peering"}[kind]

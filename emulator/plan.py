@@ -14,7 +14,7 @@ from ipaddress import IPv4Network
 from typing import Any
 
 from emulator.errors import EmulatorError
-from emulator.routing.model import LinkKind, Network, Node, NodeKind
+from emulator.routing.model import Network, Node, NodeKind
 from emulator.routing.reachability import neighbour, neighbours
 
 NAME_PREFIX = "ce"          # every node, and so every interface and bridge, the emulator creates

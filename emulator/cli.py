@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from emulator.runtime.commands import ensure_stdin_open
+
+    ensure_stdin_open()
     args = _parser().parse_args(argv)
     console = Console(highlight=False)
     errors = Console(stderr=True, highlight=False)

@@ -8,6 +8,9 @@ import pytest
 import yaml
 
 from emulator import scenario as scenario_module
+from emulator.runtime.commands import ensure_stdin_open
+
+ensure_stdin_open()   # CI may run the suite with standard input closed
 
 REFERENCE = scenario_module.SCENARIO_DIR / "multi_vpc_leased_line.yaml"
 

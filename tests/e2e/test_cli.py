@@ -119,3 +119,12 @@ def test_lab_script_steps_through_the_tutorial_and_changes_the_live_network(tmp_
     assert "192.168.0.0/16" in out and "inactive" in out
     assert "Traceback" not in out + result.stderr
     assert cleanup.leftovers().empty()
+
+
+def test_run_with_standard_input_closed():
+    """CI runners may close stdin; the next socket would then get descriptor 0 and break ovs-vsctl."""
+    command = f"exec {sys.executable} -m emulator run vpc_peering <&-"
+    result = subprocess.run(["bash", "-c", command], cwd=ROOT, env=ENV, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    assert "all 7 checks passed" in result.stdout

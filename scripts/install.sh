@@ -3,6 +3,9 @@
 # the virtualenv with the pinned Python dependencies, and a running Open vSwitch.
 # Idempotent: a second call installs nothing. Used by `make install`, CI and the Vagrantfile.
 set -euo pipefail
+# Nothing here reads standard input; a closed one would hand descriptor 0 to ovs-vsctl's socket,
+# which then aborts (assertion in poll_create_node). sudo asks for passwords on the terminal, not here.
+exec </dev/null
 
 cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"

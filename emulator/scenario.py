@@ -405,5 +405,3 @@ def _check_hosts(hosts: list[str], src: str, dst: str, source: SourceMap, loc: t
         raise ScenarioError(f"{_dotted(loc)}: from and to are the same host ({src})", where=source.where(loc),
                             fix="name two different hosts")
 
-
-__all__ = ["Scenario", "load", "resolve", "available_scenarios", "CloudError"]

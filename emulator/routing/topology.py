@@ -12,7 +12,6 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from emulator.cloud.control_plane import ControlPlane
 from emulator.cloud.resources import NextHopType, RIStatus, Role, RouteTable
-from emulator.errors import CloudError
 from emulator.routing.model import (PRIORITY_PROPAGATED, PRIORITY_STATIC, Link, LinkKind, Network, Node, NodeKind,
                                     Port, Route)
 
@@ -127,11 +126,7 @@ class _Builder:
                                        b=(vbr.id, pc.id), cloud_id=pc.id, vlan=vbr.vlan_id, active=up))
         for static in idc.static_routes:
             port = next((p for p in self.ports[device] if p.address and static.next_hop in p.address.network), None)
-            if port is None:
-                raise CloudError("InvalidNextHop.Unreachable",
-                                 f"the access device's route {static.destination} -> {static.next_hop}: "
-                                 f"{static.next_hop} is on none of its links",
-                                 fix="use the VBR's side of the leased line (its local gateway IP) as next hop")
+            assert port is not None, "ControlPlane.add_idc_static_route admits only next hops on the device's links"
             self._route(device, Route(prefix=static.destination, port=port.name, next_hop=static.next_hop,
                                       kind="static", target=str(static.next_hop), priority=PRIORITY_STATIC))
         return hosts

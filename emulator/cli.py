@@ -135,7 +135,11 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
                              artifacts=args.artifacts)
     terminal.show_outcome(console, outcome)
     if args.json is not None:
-        json_report.write(outcome, args.json)
+        try:
+            json_report.write(outcome, args.json)
+        except OSError as exc:
+            raise EmulatorError(f"cannot write the JSON report to {args.json}: {exc.strerror}",
+                                fix="choose a writable path for --json") from None
         console.print(f"JSON report written to {args.json}")
     return EXIT_OK if outcome.passed else EXIT_CHECKS_FAILED
 
@@ -150,7 +154,11 @@ def _generate(args: argparse.Namespace, console: Console) -> int:
     if args.output is None:
         sys.stdout.write(text)
     else:
-        args.output.write_text(text)
+        try:
+            args.output.write_text(text)
+        except OSError as exc:
+            raise EmulatorError(f"cannot write {args.output}: {exc.strerror}",
+                                fix="choose a writable path for --output") from None
         console.print(f"wrote {args.output}")
     return EXIT_OK
 

@@ -187,10 +187,13 @@ def live_network(prepared: Prepared, *, progress: Progress = lambda _line: None,
                 teardown_problem = problem
             controller.stop()
             if artifacts is not None:
-                artifacts.mkdir(parents=True, exist_ok=True)
-                for name in ("plan.json", "controller.log"):
-                    if (run_dir / name).exists():
-                        shutil.copy(run_dir / name, artifacts / name)
+                try:
+                    artifacts.mkdir(parents=True, exist_ok=True)
+                    for name in ("plan.json", "controller.log"):
+                        if (run_dir / name).exists():
+                            shutil.copy(run_dir / name, artifacts / name)
+                except OSError as exc:    # teardown goes on; the user learns why the artefacts are missing
+                    progress(f"could not keep the artefacts in {artifacts}: {exc.strerror}")
             shutil.rmtree(run_dir, ignore_errors=True)
             live.cleanup = cleanup.sweep().summary()
             timings["total_s"] = time.monotonic() - started

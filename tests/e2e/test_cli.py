@@ -128,3 +128,13 @@ def test_run_with_standard_input_closed():
                             timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     assert "all 7 checks passed" in result.stdout
+
+
+def test_unwritable_outputs_are_reported_without_traceback(tmp_path):
+    result = _cli("generate", "border-gateway", "--vpcs", "4", "--output", "/proc/no/such/dir.yaml")
+    assert result.returncode == 3 and "choose a writable path for --output" in result.stderr
+    missing_script = _cli("lab", "vpc_peering", "--script", str(tmp_path / "absent.txt"))
+    assert missing_script.returncode == 3 and "cannot read the lab script" in missing_script.stderr
+    for output in (result, missing_script):
+        assert "Traceback" not in output.stderr
+    assert cleanup.leftovers().empty()

@@ -114,13 +114,7 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         terminal.show_plan(console, prepared)
         return EXIT_OK
     if args.verb == "explain":
-        from emulator.routing.reachability import evaluate
-
-        for host in (args.src, args.dst):
-            if host not in prepared.network.hosts:
-                raise ScenarioError(f"{host} is not an IDC server or an instance of {loaded.name}",
-                                    fix="hosts are: " + ", ".join(prepared.network.hosts))
-        result = evaluate(prepared.network, args.src, args.dst)
+        result = runner.explain_pair(prepared, args.src, args.dst)
         terminal.show_explanation(console, prepared.network, result)
         return EXIT_OK if result.reachable else EXIT_CHECKS_FAILED
     if args.verb == "lab":

@@ -18,8 +18,8 @@ from rich.table import Table
 from emulator.checks.results import CheckResult
 from emulator.cloud.resources import NextHopType
 from emulator.errors import EmulatorError, ScenarioError
-from emulator.routing.reachability import PairResult, evaluate
-from emulator.runner import Live, Prepared, live_network, prepare, run_checks
+from emulator.routing.reachability import PairResult
+from emulator.runner import Live, Prepared, explain_pair, live_network, prepare, run_checks
 from emulator.runtime.commands import run
 
 NEEDS_REBUILD = "rebuild"
@@ -83,11 +83,7 @@ class Lab:
                             f"step {scenario.steps_applied + 1} of {scenario.steps_total} applied")
 
     def explain(self, src: str, dst: str) -> PairResult:
-        hosts = self.prepared.network.hosts
-        for host in (src, dst):
-            if host not in hosts:
-                raise ScenarioError(f"{host} is not a host", fix="hosts are: " + ", ".join(hosts))
-        return evaluate(self.prepared.network, src, dst)
+        return explain_pair(self.prepared, src, dst)
 
     def ping(self, src: str, dst: str) -> bool:
         self.explain(src, dst)

@@ -6,6 +6,7 @@ final sweep removes anything the emulator's marks still find.
 
 from __future__ import annotations
 
+import difflib
 import os
 import shutil
 import signal
@@ -20,10 +21,10 @@ from typing import Any
 
 from emulator.checks import ping, throughput, traceroute
 from emulator.checks.results import CheckResult
-from emulator.errors import EmulatorError, EnvironmentProblem, RuntimeFailure
+from emulator.errors import EmulatorError, EnvironmentProblem, RuntimeFailure, ScenarioError
 from emulator.plan import Plan, make_plan
 from emulator.routing.model import Network
-from emulator.routing.reachability import PairResult, expected_matrix
+from emulator.routing.reachability import PairResult, evaluate, expected_matrix
 from emulator.routing.topology import build_network
 from emulator.runtime import cleanup, environment, lock, ovs_service
 from emulator.runtime.commands import in_namespace
@@ -70,6 +71,17 @@ def prepare(scenario: Scenario, generation: int = 1) -> Prepared:
     network = build_network(scenario.cloud)
     plan = make_plan(network, scenario.name, generation)
     return Prepared(scenario, network, plan, expected_matrix(network))
+
+
+def explain_pair(prepared: Prepared, src: str, dst: str) -> PairResult:
+    """The reachability of two hosts of the scenario, named by their cloud IDs (explain, the lab)."""
+    hosts = prepared.network.hosts
+    for host in (src, dst):
+        if host not in hosts:
+            close = difflib.get_close_matches(host, hosts, n=1)
+            raise ScenarioError(f"{host} is not an IDC server or an instance of {prepared.scenario.name}",
+                                fix=f"did you mean {close[0]}?" if close else "hosts are: " + ", ".join(hosts))
+    return evaluate(prepared.network, src, dst)
 
 
 def require_root_and_tools() -> None:

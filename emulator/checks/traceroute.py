@@ -17,7 +17,7 @@ PROBE_TIMEOUT_S = 2.0
 def run_traceroute(network: Network, src: str, dst: str,
                    spawn: Callable[[list[str]], subprocess.Popen]) -> CheckResult:
     verdict = trace(network, src, network.address_of(dst))
-    expected = [str(hop.ingress) for hop in verdict.hops[1:] if hop.ingress is not None]
+    expected = [str(address) for address in verdict.traceroute_hops()]
     nodes = [hop.node for hop in verdict.hops[1:]]
     argv = python_module("emulator.checks.trace_probe", str(network.address_of(dst)),
                          "--max-hops", str(len(expected) + 3), "--timeout", str(PROBE_TIMEOUT_S))

@@ -33,6 +33,10 @@ class Verdict:
     message: str = ""
     fix: str = ""
 
+    def traceroute_hops(self) -> list[IPv4Address]:
+        """What a traceroute along this path shows: each router's ingress address, then the destination."""
+        return [hop.ingress for hop in self.hops[1:] if hop.ingress is not None]
+
 
 @dataclass(frozen=True)
 class PairResult:
@@ -197,8 +201,7 @@ def expected_matrix(network: Network) -> dict[tuple[str, str], PairResult]:
 
 def expected_hops(network: Network, src: str, dst: str) -> list[IPv4Address]:
     """Addresses a traceroute from `src` to `dst` shows: each router's ingress address, then `dst`."""
-    verdict = trace(network, src, network.address_of(dst))
-    return [hop.ingress for hop in verdict.hops[1:] if hop.ingress is not None]
+    return trace(network, src, network.address_of(dst)).traceroute_hops()
 
 
 def bottleneck_mbps(verdict: Verdict) -> int | None:

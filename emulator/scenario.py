@@ -36,7 +36,6 @@ class Scenario:
     expectations: tuple[schema.Expectation, ...]
     traceroutes: tuple[schema.Probe, ...]
     throughputs: tuple[schema.Throughput, ...]
-    host_ids: tuple[str, ...]
     model: schema.ScenarioFile
     source: SourceMap
     steps_total: int = 0
@@ -384,7 +383,7 @@ def apply(model: schema.ScenarioFile, source: SourceMap, path: Path, until_step:
         _check_hosts(hosts, test.src, test.dst, source, ("checks", "throughput", i))
     return Scenario(name=model.name, title=model.title, reference=model.reference, path=path, cloud=applier.cloud,
                     steps=applier.log, expectations=tuple(model.expect), traceroutes=tuple(model.checks.traceroute),
-                    throughputs=tuple(model.checks.throughput), host_ids=tuple(hosts), model=model, source=source,
+                    throughputs=tuple(model.checks.throughput), model=model, source=source,
                     steps_total=total, steps_applied=count)
 
 

@@ -25,7 +25,7 @@ def _mininet():
     from mininet import log as mn_log
     from mininet.link import Link
     from mininet.net import Mininet
-    from mininet.node import OVSSwitch, RemoteController
+    from mininet.node import OVSSwitch
 
     mn_log.setLogLevel("error")
 
@@ -34,19 +34,23 @@ def _mininet():
 
         Started with one ovs-vsctl argument list rather than Mininet's command line typed into the
         switch's shell: a pty line holds at most 4095 bytes, which a bridge with 64 ports exceeds.
+        Its controller is the emulator's own target (the `controller_target` param), not a Mininet controller
+        object: Mininet's RemoteController probes the port with telnet in a shell and decodes the
+        OpenFlow HELLO as UTF-8 (a UnicodeDecodeError); the runtime knows readiness from flow counts.
         """
 
         def start(self, controllers):
-            run(bridge_command(self.name, self.dpid, self.datapath, controllers,
+            run(bridge_command(self.name, self.dpid, self.datapath, self.params["controller_target"],
                                [(str(intf), self.ports[intf]) for intf in self.intfList() if self.ports[intf]]))
             for intf in self.intfList():
                 if self.ports[intf]:
                     run(["ip", "link", "set", "dev", str(intf), "up"])
 
-    return Mininet, OwnedSwitch, RemoteController, Link
+    return Mininet, OwnedSwitch, Link
 
 
-def bridge_command(name: str, dpid: str, datapath: str, controllers, ports: list[tuple[str, int]]) -> list[str]:
+def bridge_command(name: str, dpid: str, datapath: str, controller_target: str,
+                   ports: list[tuple[str, int]]) -> list[str]:
     """One ovs-vsctl transaction: the bridge, its OpenFlow settings, its owner mark, controllers and ports."""
     argv = ["ovs-vsctl", "--", "--if-exists", "del-br", name, "--", "add-br", name,
             "--", "set", "bridge", name, f"other_config:datapath-id={dpid}", "fail_mode=secure",
@@ -54,13 +58,10 @@ def bridge_command(name: str, dpid: str, datapath: str, controllers, ports: list
             f"external-ids:{OWNER_KEY}={name}"]
     if datapath == "user":
         argv.append("datapath_type=netdev")
-    ids = []
-    for index, controller in enumerate(controllers):
-        ids.append(f"@c{index}")
-        argv += ["--", f"--id=@c{index}", "create", "Controller",
-                 f'target="{controller.protocol}:{controller.IP()}:{controller.port}"', "max_backoff=1000"]
-    if ids:
-        argv += ["--", "set", "bridge", name, f"controller=[{','.join(ids)}]"]
+    if controller_target:
+        # max_backoff 1000 ms (OVS's minimum): a restarted controller is reconnected within a second.
+        argv += ["--", "--id=@c0", "create", "Controller", f'target="{controller_target}"', "max_backoff=1000",
+                 "--", "set", "bridge", name, "controller=[@c0]"]
     for intf, port_no in ports:
         argv += ["--", "add-port", name, intf, "--", "set", "Interface", intf, f"ofport_request={port_no}"]
     return argv
@@ -75,15 +76,15 @@ class EmulatedNetwork:
     pids: dict[str, int] = field(default_factory=dict)
 
     def build(self) -> None:
-        mininet_cls, switch_cls, remote_cls, link_cls = _mininet()
+        mininet_cls, switch_cls, link_cls = _mininet()
         net = mininet_cls(topo=None, build=False, controller=None, autoSetMacs=False, autoStaticArp=False,
                           waitConnected=False, inNamespace=False)
         self.net = net
-        net.addController("c0", controller=remote_cls, ip="127.0.0.1", port=self.controller_port)
         for node in self.plan.nodes:
             if node.dpid is not None:
                 net.addSwitch(node.name, cls=switch_cls, dpid=node.dpid, protocols="OpenFlow13",
-                              datapath=self.environment.datapath, failMode="secure")
+                              datapath=self.environment.datapath, failMode="secure",
+                              controller_target=f"tcp:127.0.0.1:{self.controller_port}")
             else:
                 net.addHost(node.name, ip=None)
         for link in self.plan.links:

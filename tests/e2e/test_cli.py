@@ -2,12 +2,15 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import yaml
 
+from emulator import scenario
 from emulator.runtime import cleanup
 from tests.conftest import REFERENCE
 
@@ -15,12 +18,10 @@ ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "COLUMNS": "200"}
 
 
-def _cli(*args, user: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run the CLI; `user` is a numeric uid (also used as gid) to run it without root."""
-    argv = [sys.executable, "-m", "emulator", *args]
-    if user is not None:
-        argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *argv]
-    return subprocess.run(argv, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=timeout)
+def _cli(*args, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the CLI as its own process, as a user types it."""
+    return subprocess.run([sys.executable, "-m", "emulator", *args], cwd=ROOT, env=ENV, capture_output=True,
+                          text=True, timeout=timeout)
 
 
 def test_run_writes_the_json_report_and_exits_zero(tmp_path):
@@ -76,16 +77,80 @@ def test_bad_input_exits_two_with_file_and_line_and_builds_nothing(tmp_path):
     assert cleanup.leftovers().empty()
 
 
-def test_validate_and_plan_need_no_root():
-    result = _cli("validate", "multi_vpc_leased_line", user="65534")
-    assert result.returncode == 0, result.stderr
-    plan = _cli("plan", "multi_vpc_leased_line", user="65534")
-    assert plan.returncode == 0 and "vbr-12345678" in plan.stdout and "NO_ROUTE" in plan.stdout
+def _as_nobody(argv: list[str]) -> tuple[int, str, str]:
+    """`cli.main(argv)` in a forked child that dropped root for uid/gid 65534 (nobody); (exit, stdout, stderr).
+
+    The child never reads the clone or the virtualenv (either may sit in a directory only root may enter:
+    a `mktemp -d` folder, a home with mode 700, an interpreter under /root): every module the verbs use is
+    imported here first, so what it proves is that the verb itself needs no privilege.
+    """
+    import emulator.lab  # noqa: F401  (the verbs' lazy imports, done while still root)
+    import emulator.report.json_report  # noqa: F401
+    import emulator.report.terminal  # noqa: F401
+    import emulator.runner  # noqa: F401
+    from emulator import cli
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:   # the child: never returns into pytest
+            code = 99
+            try:
+                os.dup2(out.fileno(), 1)
+                os.dup2(err.fileno(), 2)
+                sys.stdout, sys.stderr = open(1, "w", closefd=False), open(2, "w", closefd=False)  # noqa: SIM115
+                os.setgroups([])
+                os.setresgid(65534, 65534, 65534)
+                os.setresuid(65534, 65534, 65534)
+                os.environ["COLUMNS"] = "200"
+                code = cli.main(argv)
+            except BaseException:   # noqa: B036 (whatever happens, the child must exit here)
+                import traceback
+
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        out.seek(0)
+        err.seek(0)
+        return os.waitstatus_to_exitcode(status), out.read().decode(), err.read().decode()
+
+
+def _world_readable_copy(name: str) -> Path:
+    """The scenario where uid 65534 can read it, wherever the clone lives."""
+    folder = Path(tempfile.mkdtemp(prefix="ce-nobody-"))
+    folder.chmod(0o755)
+    copy = folder / f"{name}.yaml"
+    copy.write_text((scenario.SCENARIO_DIR / f"{name}.yaml").read_text())
+    copy.chmod(0o644)
+    return copy
+
+
+def test_validate_plan_and_explain_need_no_root():
+    path = _world_readable_copy("multi_vpc_leased_line")
+    try:
+        code, out, err = _as_nobody(["validate", str(path)])
+        assert code == 0 and "valid (" in out, out + err
+        code, out, err = _as_nobody(["plan", str(path)])
+        assert code == 0 and "vbr-12345678" in out and "NO_ROUTE" in out, out + err
+        code, out, err = _as_nobody(["explain", str(path), "idc-server-1", "i-vpcb-1"])
+        assert code == 0 and "REACHABLE" in out, out + err
+    finally:
+        shutil.rmtree(path.parent)
 
 
 def test_run_without_root_says_so():
-    result = _cli("run", "multi_vpc_leased_line", user="65534")
-    assert result.returncode == 3 and "needs root" in result.stderr and "sudo" in result.stderr
+    path = _world_readable_copy("multi_vpc_leased_line")
+    try:
+        code, out, err = _as_nobody(["run", str(path)])
+    finally:
+        shutil.rmtree(path.parent)
+    assert code == 3 and "needs root" in err and "sudo" in err, out + err
+    assert "Traceback" not in out + err
+    assert cleanup.leftovers().empty()
 
 
 def test_unknown_scenario_and_list():

@@ -17,14 +17,7 @@ def test_generator_bounds():
 
 
 def test_bridge_command_is_one_transaction_as_an_argument_list():
-    class Controller:
-        protocol, port = "tcp", 6653
-
-        @staticmethod
-        def IP():  # noqa: N802 (Mininet's name)
-            return "127.0.0.1"
-
-    argv = bridge_command("cebgw1", "ce00000000000001", "user", [Controller()],
+    argv = bridge_command("cebgw1", "ce00000000000001", "user", "tcp:127.0.0.1:6653",
                           [(f"cebgw1-eth{n}", n) for n in range(1, 65)])
     assert argv[0] == "ovs-vsctl" and "datapath_type=netdev" in argv and "external-ids:cloud-emulator=cebgw1" in argv
     assert 'target="tcp:127.0.0.1:6653"' in argv and "controller=[@c0]" in argv

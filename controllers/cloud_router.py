@@ -6,17 +6,23 @@ a new plan (a live change in the lab), every bridge gets the new flow set with
 the new cookie and loses the flows still carrying the old one: no restart,
 and unchanged flows are simply rewritten. Packet-ins are answered by
 slow_path.py. Nothing here decides anything about routing.
+
+A restarted controller takes over without deleting anything: it rewrites the
+current generation's flows (same cookie, so transit traffic never misses a
+flow). After each bridge's barrier reply it rewrites the status file, from
+which the runtime learns when the slow path (ARP, ICMP) is back.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
 
 from os_ken.base import app_manager
 from os_ken.controller import ofp_event
-from os_ken.controller.handler import CONFIG_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
+from os_ken.controller.handler import CONFIG_DISPATCHER, DEAD_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
 from os_ken.lib import hub
 from os_ken.ofproto import ofproto_v1_3
 
@@ -31,13 +37,15 @@ ALL_COOKIE_BITS = 0xFFFFFFFFFFFFFFFF
 
 class CloudRouterApp(app_manager.OSKenApp):
     OFP_VERSIONS = [ofproto_v1_3.OFP_VERSION]
-    plan_path: str = ""   # set by controllers/__main__.py before the app starts
+    plan_path: str = ""     # set by controllers/__main__.py before the app starts
+    status_path: str = ""   # likewise; empty: no status file
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.datapaths: dict[int, object] = {}
         self.generation = 0
         self.nodes: dict[int, PlanNode] = {}
+        self.ready: set[int] = set()     # bridges whose current flows are confirmed by a barrier reply
         self._plan_stamp = None
         self._load_plan()
         self.watcher = hub.spawn(self._watch_plan)
@@ -85,6 +93,31 @@ class CloudRouterApp(app_manager.OSKenApp):
         datapath = ev.msg.datapath
         self.datapaths[datapath.id] = datapath
         self._install(datapath)
+
+    @set_ev_cls(ofp_event.EventOFPBarrierReply, MAIN_DISPATCHER)
+    def on_barrier(self, ev):
+        datapath_id = ev.msg.datapath.id
+        if datapath_id in self.nodes and datapath_id not in self.ready:
+            self.ready.add(datapath_id)
+            self._write_status()
+
+    @set_ev_cls(ofp_event.EventOFPStateChange, DEAD_DISPATCHER)
+    def on_disconnect(self, ev):
+        datapath_id = ev.datapath.id
+        if datapath_id is not None and self.datapaths.get(datapath_id) is ev.datapath:
+            del self.datapaths[datapath_id]
+            self.ready.discard(datapath_id)
+            self._write_status()
+
+    def _write_status(self) -> None:
+        """Atomically, like the plan: the runtime must never read half of it."""
+        if not self.status_path:
+            return
+        temporary = f"{self.status_path}.{os.getpid()}.tmp"
+        with open(temporary, "w") as status:
+            json.dump({"pid": os.getpid(), "generation": self.generation,
+                       "ready": sorted(self.ready)}, status)
+        os.replace(temporary, self.status_path)
 
     @set_ev_cls(ofp_event.EventOFPErrorMsg, [CONFIG_DISPATCHER, MAIN_DISPATCHER])
     def on_error(self, ev):

@@ -28,7 +28,8 @@ from emulator.routing.reachability import PairResult, evaluate, expected_matrix
 from emulator.routing.topology import build_network
 from emulator.runtime import cleanup, environment, lock, ovs_service
 from emulator.runtime.commands import in_namespace
-from emulator.runtime.controller_process import ControllerProcess, free_port
+from emulator.runtime.controller_process import (LOST_SIGNAL, ControllerLost, ControllerProcess, ControllerRestart,
+                                                 free_port)
 from emulator.runtime.network import EmulatedNetwork
 from emulator.runtime.readiness import wait_for_flows
 from emulator.scenario import Scenario
@@ -57,10 +58,11 @@ class RunOutcome:
     checks: list[CheckResult]
     timings: dict[str, float] = field(default_factory=dict)
     cleanup: str = ""
+    controller_restarts: list[ControllerRestart] = field(default_factory=list)
 
     @property
     def notes(self) -> list[str]:
-        return self.environment.notes()
+        return self.environment.notes() + [restart.note() for restart in self.controller_restarts]
 
     @property
     def passed(self) -> bool:
@@ -94,13 +96,18 @@ def require_root_and_tools() -> None:
 
 
 @contextmanager
-def signals_as_exceptions() -> Iterator[None]:
-    """SIGTERM and SIGHUP end the run like Ctrl-C does: through the teardown."""
+def signals_as_exceptions(controller: ControllerProcess) -> Iterator[None]:
+    """SIGTERM and SIGHUP end the run like Ctrl-C does, and a controller lost for good ends it too: through teardown."""
 
     def stop(signum: int, _frame: Any) -> None:
         raise Interrupted(f"stopped by {signal.Signals(signum).name}; the network was torn down")
 
+    def lost(_signum: int, _frame: Any) -> None:
+        raise ControllerLost(controller.failure or "the controller died and could not be restarted",
+                             fix=f"read the controller's log (keep it with --artifacts DIR):\n{controller.log_tail()}")
+
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    previous[LOST_SIGNAL] = signal.signal(LOST_SIGNAL, lost)
     try:
         yield
     finally:
@@ -166,31 +173,34 @@ def live_network(prepared: Prepared, *, progress: Progress = lambda _line: None,
     require_root_and_tools()
     started = time.monotonic()
     timings: dict[str, float] = {}
-    with lock.exclusive("start a run"), signals_as_exceptions():
+    run_dir = lock.STATE_DIR / f"run-{os.getpid()}"
+    plan_path = run_dir / "plan.json"
+    controller = ControllerProcess(plan_path, run_dir / "controller.log", free_port())
+    with lock.exclusive("start a run"), signals_as_exceptions(controller):
         if not cleanup.leftovers().empty():
             progress(f"a previous run left resources behind; cleaning them first: {cleanup.sweep().summary()}")
         progress(f"Open vSwitch {ovs_service.ensure_running()}")
         env = environment.detect()
         for note in env.notes():
             progress(f"note: {note}")
-        run_dir = lock.STATE_DIR / f"run-{os.getpid()}"
         run_dir.mkdir(parents=True, exist_ok=True)
-        plan_path = run_dir / "plan.json"
         plan_path.write_text(prepared.plan.to_json())
-        controller = ControllerProcess(plan_path, run_dir / "controller.log", free_port())
         network = EmulatedNetwork(prepared.plan, env, controller.port)
         live = Live(network, Processes(network), controller, env, timings, plan_path)
         try:
-            controller.start()
+            controller.start(on_event=lambda line: progress(f"note: {line}"),
+                             bridges={int(node.dpid, 16) for node in prepared.plan.switches()})
             progress(f"controller (os-ken) listening on 127.0.0.1:{controller.port}")
             network.build()
             timings["build_s"] = time.monotonic() - started
             progress(f"network built: {len(prepared.plan.nodes)} nodes, {len(prepared.plan.links)} links")
             counts = wait_for_flows(prepared.plan, explain=controller.log_tail)
             timings["ready_s"] = time.monotonic() - started
+            controller.arm_standby()
             progress(f"all flows installed ({sum(counts.values())} on {len(counts)} bridges); all checks ready")
             yield live
         finally:
+            controller.stop_watching()
             live.processes.stop_all()
             teardown_problem = None
             try:
@@ -220,7 +230,8 @@ def execute(prepared: Prepared, *, progress: Progress = lambda _line: None,
         checks_started = time.monotonic()
         checks = run_checks(prepared, live.network, live.processes, progress)
         live.timings["checks_s"] = time.monotonic() - checks_started
-    return RunOutcome(prepared, live.environment, checks, live.timings, live.cleanup)
+    return RunOutcome(prepared, live.environment, checks, live.timings, live.cleanup,
+                      list(live.controller.restarts))
 
 
 def run_checks(prepared: Prepared, network: EmulatedNetwork, processes: Processes,

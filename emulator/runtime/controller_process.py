@@ -16,7 +16,6 @@ ControllerLost, exit 3, and tears everything down).
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess

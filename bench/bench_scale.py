@@ -57,10 +57,10 @@ def emulator_figures(vpcs: int) -> dict[str, float]:
         names = {node.id: node.name for node in prepared.plan.nodes}
         pairs = [(names[s], d, str(net.address_of(d))) for s in net.hosts for d in net.hosts if s != d]
         started = time.monotonic()
-        received = ping.ping_matrix(pairs, lambda src, argv: live.processes.spawn(src, argv))
+        echoes = ping.ping_matrix(pairs, live.processes.spawn)
         figures["ping_s"] = time.monotonic() - started
         figures["pairs"] = len(pairs)
-        figures["reached"] = sum(1 for count in received.values() if count > 0)
+        figures["reached"] = sum(1 for pair in echoes.values() if pair.received > 0)
     return figures
 
 

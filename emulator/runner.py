@@ -236,30 +236,28 @@ def execute(prepared: Prepared, *, progress: Progress = lambda _line: None,
 
 def run_checks(prepared: Prepared, network: EmulatedNetwork, processes: Processes,
                progress: Progress, *, use_stated: bool = True) -> list[CheckResult]:
-    """Ping matrix, traceroutes, throughput. The scenario's own expectations count only for the complete scenario."""
-    plan, net = prepared.plan, prepared.network
+    """Ping matrix, traceroutes, throughput: each measures and compares with the expectations prepared once.
+
+    The scenario's own expectations count only for the complete scenario.
+    """
+    plan, expected = prepared.plan, prepared.expected
     node_name = {node.id: node.name for node in plan.nodes}
     stated = {(e.src, e.dst): e.reachable for e in prepared.scenario.expectations} \
         if use_stated and prepared.scenario.complete else {}
-    pairs = [(src, dst) for src in net.hosts for dst in net.hosts if src != dst]
-    progress(f"ping matrix: {len(pairs)} pairs")
-    received = ping.ping_matrix([(node_name[s], d, str(net.address_of(d))) for s, d in pairs],
-                                lambda src, argv: processes.spawn(src, argv))
-    names_back = {v: k for k, v in node_name.items()}
-    results = []
-    for (src_name, dst), replies in received.items():
-        src = names_back[src_name]
-        results.append(ping.ping_result(src, dst, replies, prepared.expected[(src, dst)], stated.get((src, dst))))
+    progress(f"ping matrix: {len(expected)} pairs")
+    echoes = ping.ping_matrix([(node_name[src], dst, str(pair.forward.dst)) for (src, dst), pair in expected.items()],
+                              processes.spawn)
+    results = [ping.ping_result(echoes[(node_name[src], dst)], pair, stated.get((src, dst)))
+               for (src, dst), pair in expected.items()]
     for probe in prepared.scenario.traceroutes:
         progress(f"traceroute {probe.src} -> {probe.dst}")
-        results.append(traceroute.run_traceroute(net, probe.src, probe.dst,
+        results.append(traceroute.run_traceroute(expected[(probe.src, probe.dst)],
                                                  lambda argv, src=probe.src: processes.spawn(node_name[src], argv)))
     for test in prepared.scenario.throughputs:
         directions = [(test.src, test.dst)] + ([(test.dst, test.src)] if test.both_directions else [])
         for src, dst in directions:
             progress(f"iperf3 {test.protocol.upper()} {src} -> {dst}, {test.duration_s} s")
             results.append(throughput.run_throughput(
-                net, src, dst, test.duration_s,
+                expected[(src, dst)], test.duration_s,
                 lambda node_id, argv: processes.spawn(node_name[node_id], argv)))
     return results
-

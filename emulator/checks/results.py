@@ -1,23 +1,96 @@
-"""A check's outcome as plain data: what the terminal and JSON reports show."""
+"""A check's outcome as typed, plain data: what the terminal and JSON reports render.
+
+Each kind of check has its own detail dataclass, so a report reads fields, not
+dictionary keys, and a misspelt field is an error at once rather than an empty
+cell. JSON keeps the flat shape of docs/report-format.md: kind, src, dst,
+passed, the detail's fields, and the explanation of an unreachable pair.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, fields
+from enum import Enum
+from typing import Any, ClassVar
+
+from emulator.routing.reachability import Verdict
+
+
+class CheckKind(str, Enum):
+    PING = "ping"
+    TRACEROUTE = "traceroute"
+    THROUGHPUT = "throughput"
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a pair is unreachable: the reason code, the hop where it breaks, and the fix."""
+
+    code: str
+    hop: str
+    message: str
+    fix: str
+
+    @classmethod
+    def of(cls, verdict: Verdict | None) -> Explanation | None:
+        return None if verdict is None else cls(verdict.code, verdict.hop, verdict.message, verdict.fix)
+
+
+@dataclass(frozen=True)
+class PingDetail:
+    KIND: ClassVar[CheckKind] = CheckKind.PING
+    expected: bool
+    reachable: bool
+    replies: int
+    sent: int
+    retried: bool = False                 # no reply in the first pass: tried again before counting as lost
+    stated_expectation: bool | None = None
+
+
+@dataclass(frozen=True)
+class TracerouteDetail:
+    KIND: ClassVar[CheckKind] = CheckKind.TRACEROUTE
+    hops: tuple[str | None, ...]
+    expected_hops: tuple[str, ...]
+    hop_nodes: tuple[str, ...]
+    reached: bool | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ThroughputDetail:
+    KIND: ClassVar[CheckKind] = CheckKind.THROUGHPUT
+    protocol: str
+    configured_mbps: int | None
+    measured_mbps: float | None
+    ratio: float | None
+    duration_s: int
+    accepted_range: tuple[float, float]
+    error: str | None = None
+
+
+Detail = PingDetail | TracerouteDetail | ThroughputDetail
+OPTIONAL_FIELDS = ("error",)      # left out of JSON when empty
 
 
 @dataclass(frozen=True)
 class CheckResult:
-    kind: str                       # ping | traceroute | throughput
     src: str
     dst: str
     passed: bool
-    detail: dict[str, Any] = field(default_factory=dict)
-    explanation: dict[str, str] | None = None
+    detail: Detail
+    explanation: Explanation | None = None
+
+    @property
+    def kind(self) -> CheckKind:
+        return self.detail.KIND
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"kind": self.kind, "src": self.src, "dst": self.dst, "passed": self.passed}
-        data.update(self.detail)
+        data: dict[str, Any] = {"kind": self.kind.value, "src": self.src, "dst": self.dst, "passed": self.passed}
+        for item in fields(self.detail):
+            value = getattr(self.detail, item.name)
+            if item.name in OPTIONAL_FIELDS and value is None:
+                continue
+            data[item.name] = list(value) if isinstance(value, tuple) else value
         if self.explanation is not None:
-            data["explanation"] = self.explanation
+            data["explanation"] = asdict(self.explanation)
         return data

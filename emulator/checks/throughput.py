@@ -6,9 +6,8 @@ import json
 import subprocess
 from collections.abc import Callable
 
-from emulator.checks.results import CheckResult
-from emulator.routing.model import Network
-from emulator.routing.reachability import bottleneck_mbps, trace
+from emulator.checks.results import CheckResult, ThroughputDetail
+from emulator.routing.reachability import PairResult, bottleneck_mbps
 from emulator.runtime.commands import python_module
 
 IPERF_PORT = 5201
@@ -26,10 +25,12 @@ def judge(configured: int | None, measured: float | None) -> bool:
     return LOWER_RATIO * configured <= measured <= UPPER_RATIO * configured
 
 
-def run_throughput(network: Network, src: str, dst: str, duration_s: int,
+def run_throughput(expected_pair: PairResult, duration_s: int,
                    spawn: Callable[[str, list[str]], subprocess.Popen]) -> CheckResult:
-    configured = bottleneck_mbps(trace(network, src, network.address_of(dst)))
-    dst_ip = str(network.address_of(dst))
+    """iperf3 from the pair's source to its destination, judged against the path's bottleneck (known in advance)."""
+    src, dst = expected_pair.src, expected_pair.dst
+    configured = bottleneck_mbps(expected_pair.forward)
+    dst_ip = str(expected_pair.forward.dst)
     server = spawn(dst, python_module("emulator.checks.iperf_worker", "server", "--bind", dst_ip,
                                       "--port", str(IPERF_PORT)))
     client = spawn(src, python_module("emulator.checks.iperf_worker", "client", "--server", dst_ip,
@@ -49,10 +50,9 @@ def run_throughput(network: Network, src: str, dst: str, duration_s: int,
     except (json.JSONDecodeError, TypeError):
         result = {"error": (err or "no output from iperf3").strip()[-500:]}
     measured = result.get("received_mbps")
-    detail = {"protocol": "tcp", "configured_mbps": configured,
-              "measured_mbps": round(measured, 1) if measured is not None else None,
-              "ratio": round(measured / configured, 3) if measured is not None and configured else None,
-              "duration_s": duration_s, "accepted_range": [LOWER_RATIO, UPPER_RATIO]}
-    if result.get("error"):
-        detail["error"] = result["error"]
-    return CheckResult("throughput", src, dst, judge(configured, measured), detail)
+    detail = ThroughputDetail(
+        protocol="tcp", configured_mbps=configured,
+        measured_mbps=round(measured, 1) if measured is not None else None,
+        ratio=round(measured / configured, 3) if measured is not None and configured else None,
+        duration_s=duration_s, accepted_range=(LOWER_RATIO, UPPER_RATIO), error=result.get("error") or None)
+    return CheckResult(src, dst, judge(configured, measured), detail)

@@ -1,4 +1,7 @@
-"""Traceroute from a host with scapy, compared hop by hop with the path the routing tables give."""
+"""Traceroute from a host with scapy, compared hop by hop with the path the routing tables give.
+
+The expected path comes in with the pair's expectation (computed once, when the run is prepared).
+"""
 
 from __future__ import annotations
 
@@ -6,20 +9,19 @@ import json
 import subprocess
 from collections.abc import Callable
 
-from emulator.checks.results import CheckResult
-from emulator.routing.model import Network
-from emulator.routing.reachability import trace
+from emulator.checks.results import CheckResult, TracerouteDetail
+from emulator.routing.reachability import PairResult
 from emulator.runtime.commands import python_module
 
 PROBE_TIMEOUT_S = 2.0
 
 
-def run_traceroute(network: Network, src: str, dst: str,
-                   spawn: Callable[[list[str]], subprocess.Popen]) -> CheckResult:
-    verdict = trace(network, src, network.address_of(dst))
-    expected = [str(address) for address in verdict.traceroute_hops()]
-    nodes = [hop.node for hop in verdict.hops[1:]]
-    argv = python_module("emulator.checks.trace_probe", str(network.address_of(dst)),
+def run_traceroute(expected_pair: PairResult, spawn: Callable[[list[str]], subprocess.Popen]) -> CheckResult:
+    verdict = expected_pair.forward
+    src, dst = expected_pair.src, expected_pair.dst
+    expected = tuple(str(address) for address in verdict.traceroute_hops())
+    nodes = tuple(hop.node for hop in verdict.hops[1:])
+    argv = python_module("emulator.checks.trace_probe", str(verdict.dst),
                          "--max-hops", str(len(expected) + 3), "--timeout", str(PROBE_TIMEOUT_S))
     process = spawn(argv)
     try:
@@ -30,10 +32,10 @@ def run_traceroute(network: Network, src: str, dst: str,
     try:
         measured = json.loads(out)
     except (json.JSONDecodeError, TypeError):
-        return CheckResult("traceroute", src, dst, False,
-                           {"hops": [], "expected_hops": expected, "hop_nodes": nodes,
-                            "error": (err or "no output from the probe").strip()[-500:]})
-    hops = measured["hops"]
+        return CheckResult(src, dst, False, TracerouteDetail(
+            hops=(), expected_hops=expected, hop_nodes=nodes,
+            error=(err or "no output from the probe").strip()[-500:]))
+    hops = tuple(measured["hops"])
     passed = hops == expected and measured["reached"] == verdict.reached
-    return CheckResult("traceroute", src, dst, passed,
-                       {"hops": hops, "expected_hops": expected, "hop_nodes": nodes, "reached": measured["reached"]})
+    return CheckResult(src, dst, passed, TracerouteDetail(hops=hops, expected_hops=expected, hop_nodes=nodes,
+                                                          reached=measured["reached"]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from emulator.checks.results import CheckResult
+from emulator.checks.results import CheckResult, PingDetail, TracerouteDetail
 from emulator.plan import Plan
 from emulator.routing.model import Network, NodeKind, best_route
 from emulator.routing.reachability import PairResult, Verdict
@@ -108,40 +108,43 @@ def show_checks(console: Console, checks: list[CheckResult]) -> None:
     table = Table(title="Checks", title_justify="left")
     for column in ("check", "from", "to", "result", "details"):
         table.add_column(column)
-    pings = [c for c in checks if c.kind == "ping"]
+    pings = [c for c in checks if isinstance(c.detail, PingDetail)]
     if len(pings) > MATRIX_ROWS_SHOWN:
         # A large matrix: one summary row, then only the pairs worth reading.
         passed = sum(c.passed for c in pings)
-        reachable = sum(c.detail["reachable"] for c in pings)
+        reachable = sum(c.detail.reachable for c in pings)
         table.add_row("ping", "matrix", f"{len(pings)} pairs", _mark(passed == len(pings)),
                       f"{passed} as expected, {reachable} reachable; listed below: failed or unreachable pairs")
-        checks = [c for c in checks if c.kind != "ping" or not c.passed or not c.detail["reachable"]]
+        checks = [c for c in checks if not isinstance(c.detail, PingDetail) or not c.passed or not c.detail.reachable]
     for check in checks:
-        d = check.detail
-        if check.kind == "ping":
-            details = (f"reachable={'yes' if d['reachable'] else 'no'} expected={'yes' if d['expected'] else 'no'}"
-                       f" ({d['replies']}/{d['sent']} replies)")
-            if d.get("stated_expectation") is not None:
-                details += f", scenario says {'yes' if d['stated_expectation'] else 'no'}"
-            if check.explanation:
-                details += f"\n{check.explanation['code']}: {check.explanation['message']}"
-        elif check.kind == "traceroute":
-            names = d.get("hop_nodes", [])
-            details = "hops " + " > ".join(
-                f"{hop or '*'} ({names[i]})" if i < len(names) else (hop or "*") for i, hop in enumerate(d["hops"]))
-            if not check.passed:
-                details += "\nexpected " + " > ".join(d["expected_hops"])
-            if d.get("error"):
-                details += f"\n{d['error']}"
-        else:
-            details = (f"{d['protocol'].upper()} {d['measured_mbps']} Mbit/s measured, "
-                       f"{d['configured_mbps']} Mbit/s configured bottleneck")
-            if d.get("ratio") is not None:
-                details += f" ({d['ratio']:.0%})"
-            if d.get("error"):
-                details += f"\n{d['error']}"
-        table.add_row(check.kind, check.src, check.dst, _mark(check.passed), details)
+        table.add_row(check.kind.value, check.src, check.dst, _mark(check.passed), _details(check))
     console.print(table)
+
+
+def _details(check: CheckResult) -> str:
+    d = check.detail
+    if isinstance(d, PingDetail):
+        details = (f"reachable={'yes' if d.reachable else 'no'} expected={'yes' if d.expected else 'no'}"
+                   f" ({d.replies}/{d.sent} replies{', retried' if d.retried else ''})")
+        if d.stated_expectation is not None:
+            details += f", scenario says {'yes' if d.stated_expectation else 'no'}"
+        if check.explanation:
+            details += f"\n{check.explanation.code}: {check.explanation.message}"
+    elif isinstance(d, TracerouteDetail):
+        details = "hops " + " > ".join(
+            f"{hop or '*'} ({d.hop_nodes[i]})" if i < len(d.hop_nodes) else (hop or "*") for i, hop in enumerate(d.hops))
+        if not check.passed:
+            details += "\nexpected " + " > ".join(d.expected_hops)
+        if d.error:
+            details += f"\n{d.error}"
+    else:
+        details = (f"{d.protocol.upper()} {d.measured_mbps} Mbit/s measured, "
+                   f"{d.configured_mbps} Mbit/s configured bottleneck")
+        if d.ratio is not None:
+            details += f" ({d.ratio:.0%})"
+        if d.error:
+            details += f"\n{d.error}"
+    return details
 
 
 def _path_table(network: Network, verdict: Verdict, title: str) -> Table:

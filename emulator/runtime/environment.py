@@ -16,7 +16,7 @@ from pathlib import Path
 
 from emulator.runtime.commands import run
 
-REQUIRED_TOOLS = ("ovs-vsctl", "ovs-ofctl", "mnexec", "tc", "ip", "ethtool", "ping", "unshare")
+REQUIRED_TOOLS = ("ovs-vsctl", "ovs-ofctl", "mnexec", "tc", "ip", "ethtool", "ping", "fping", "unshare")
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,6 @@ def test_checks_follow_the_changed_state(lab):
         checks = [c for c in lab.check() if c.kind == "ping"]
         assert all(c.passed for c in checks), [c.to_json() for c in checks if not c.passed]
         to_vpc_a = next(c for c in checks if (c.src, c.dst) == ("idc-server-1", "i-vpca-1"))
-        assert to_vpc_a.detail["reachable"] is False and to_vpc_a.detail["expected"] is False
+        assert to_vpc_a.detail.reachable is False and to_vpc_a.detail.expected is False
     finally:
         lab.activate("ri-CCC")

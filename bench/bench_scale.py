@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.run_bench import _tree_rss_kib  # noqa: E402
-from emulator import generate, runner, scenario  # noqa: E402
+from emulator import generate, runner, scenario, session  # noqa: E402
 from emulator.checks import ping  # noqa: E402
 from emulator.runtime import cleanup  # noqa: E402
 from emulator.runtime.commands import run  # noqa: E402
@@ -45,7 +45,7 @@ def emulator_figures(vpcs: int) -> dict[str, float]:
         path = Path(folder) / f"bgw{vpcs}.yaml"
         path.write_text(generate.border_gateway(vpcs))
         started = time.monotonic()
-        prepared = runner.prepare(scenario.load(str(path)))
+        prepared = session.prepare(scenario.load(str(path)))
         plan_s = time.monotonic() - started
     figures: dict[str, float] = {"plan_s": plan_s}
     with runner.live_network(prepared) as live:

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from emulator import runner, scenario  # noqa: E402
+from emulator import runner, scenario, session  # noqa: E402
 from emulator.checks import throughput  # noqa: E402
 
 SCENARIO = "multi_vpc_leased_line"
@@ -70,7 +70,7 @@ def time_to_ready() -> dict[str, float]:
 
 
 def shaped_vs_unshaped(rounds: int, duration: int) -> dict[str, list[float]]:
-    prepared = runner.prepare(scenario.load(SCENARIO))
+    prepared = session.prepare(scenario.load(SCENARIO))
     net = prepared.network
     line = next(link for link in prepared.plan.links if link.kind == "leased_line")
     results: dict[str, list[float]] = {"shaped": [], "unshaped": []}

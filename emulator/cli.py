@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from emulator.runtime.commands import ensure_stdin_open
+    from emulator.stdin import ensure_stdin_open
 
     ensure_stdin_open()
     args = _parser().parse_args(argv)
@@ -99,11 +99,11 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         sys.stdout.write(json_schema())
         return EXIT_OK
 
-    from emulator import runner
+    from emulator import session
     from emulator.report import terminal
 
     loaded = scenario_module.load(args.scenario, until_step=args.until_step)
-    prepared = runner.prepare(loaded)
+    prepared = session.prepare(loaded)
     if args.verb == "validate":
         operations = sum(1 for line in loaded.steps if not line.startswith("Step "))
         console.print(f"{loaded.path}: valid ({operations} operations accepted in {loaded.steps_applied} of "
@@ -114,7 +114,7 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         terminal.show_plan(console, prepared)
         return EXIT_OK
     if args.verb == "explain":
-        result = runner.explain_pair(prepared, args.src, args.dst)
+        result = session.explain_pair(prepared, args.src, args.dst)
         terminal.show_explanation(console, prepared.network, result)
         return EXIT_OK if result.reachable else EXIT_CHECKS_FAILED
     if args.verb == "lab":
@@ -122,6 +122,7 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
 
         return run_lab(prepared, console, script=args.script)
 
+    from emulator import runner
     from emulator.report import json_report
 
     terminal.show_steps(console, loaded)

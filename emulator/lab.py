@@ -19,7 +19,8 @@ from emulator.checks.results import CheckResult
 from emulator.cloud.resources import NextHopType
 from emulator.errors import EmulatorError, ScenarioError
 from emulator.routing.reachability import PairResult
-from emulator.runner import Live, Prepared, explain_pair, live_network, prepare, run_checks
+from emulator.runner import Live, live_network, run_checks
+from emulator.session import Prepared, explain_pair, prepare
 from emulator.runtime.commands import run
 
 NEEDS_REBUILD = "rebuild"

@@ -6,7 +6,6 @@ final sweep removes anything the emulator's marks still find.
 
 from __future__ import annotations
 
-import difflib
 import os
 import shutil
 import signal
@@ -15,75 +14,26 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from emulator.capabilities import Environment
 from emulator.checks import ping, throughput, traceroute
 from emulator.checks.results import CheckResult
-from emulator.errors import EmulatorError, EnvironmentProblem, RuntimeFailure, ScenarioError
-from emulator.plan import Plan, make_plan
-from emulator.routing.model import Network
-from emulator.routing.reachability import PairResult, evaluate, expected_matrix
-from emulator.routing.topology import build_network
+from emulator.errors import EmulatorError, EnvironmentProblem, RuntimeFailure
 from emulator.runtime import cleanup, environment, lock, ovs_service
 from emulator.runtime.commands import in_namespace
-from emulator.runtime.controller_process import (LOST_SIGNAL, ControllerLost, ControllerProcess, ControllerRestart,
-                                                 free_port)
+from emulator.runtime.controller_process import LOST_SIGNAL, ControllerLost, ControllerProcess, free_port
 from emulator.runtime.network import EmulatedNetwork
 from emulator.runtime.readiness import wait_for_flows
-from emulator.scenario import Scenario
+from emulator.session import Prepared, RunOutcome
 
 Progress = Callable[[str], None]
 
 
 class Interrupted(EmulatorError):
     """The run was stopped by a signal; teardown still happens."""
-
-
-@dataclass
-class Prepared:
-    """The pure part of a run: everything known before anything is built."""
-
-    scenario: Scenario
-    network: Network
-    plan: Plan
-    expected: dict[tuple[str, str], PairResult]
-
-
-@dataclass
-class RunOutcome:
-    prepared: Prepared
-    environment: environment.Environment
-    checks: list[CheckResult]
-    timings: dict[str, float] = field(default_factory=dict)
-    cleanup: str = ""
-    controller_restarts: list[ControllerRestart] = field(default_factory=list)
-
-    @property
-    def notes(self) -> list[str]:
-        return self.environment.notes() + [restart.note() for restart in self.controller_restarts]
-
-    @property
-    def passed(self) -> bool:
-        return bool(self.checks) and all(check.passed for check in self.checks)
-
-
-def prepare(scenario: Scenario, generation: int = 1) -> Prepared:
-    network = build_network(scenario.cloud)
-    plan = make_plan(network, scenario.name, generation)
-    return Prepared(scenario, network, plan, expected_matrix(network))
-
-
-def explain_pair(prepared: Prepared, src: str, dst: str) -> PairResult:
-    """The reachability of two hosts of the scenario, named by their cloud IDs (explain, the lab)."""
-    hosts = prepared.network.hosts
-    for host in (src, dst):
-        if host not in hosts:
-            close = difflib.get_close_matches(host, hosts, n=1)
-            raise ScenarioError(f"{host} is not an IDC server or an instance of {prepared.scenario.name}",
-                                fix=f"did you mean {close[0]}?" if close else "hosts are: " + ", ".join(hosts))
-    return evaluate(prepared.network, src, dst)
 
 
 def require_root_and_tools() -> None:
@@ -142,7 +92,7 @@ class Live:
     network: EmulatedNetwork
     processes: Processes
     controller: ControllerProcess
-    environment: environment.Environment
+    environment: Environment
     timings: dict[str, float]
     plan_path: Path
     cleanup: str = ""

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from emulator import scenario as scenario_module
-from emulator.runtime.commands import ensure_stdin_open
+from emulator.stdin import ensure_stdin_open
 
 ensure_stdin_open()   # CI may run the suite with standard input closed
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from emulator.report.terminal import route_table_rows
 from emulator.routing.model import NodeKind
-from emulator.runner import RunOutcome
+from emulator.session import RunOutcome
 
 REPORT_VERSION = 1
 

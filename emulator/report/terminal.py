@@ -10,7 +10,7 @@ from emulator.plan import Plan
 from emulator.routing.model import Network, NodeKind, best_route
 from emulator.routing.reachability import PairResult, Verdict
 from emulator.routing.topology import INTERCONNECT_POOL
-from emulator.runner import Prepared, RunOutcome
+from emulator.session import Prepared, RunOutcome
 from emulator.scenario import Scenario
 
 

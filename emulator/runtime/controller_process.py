@@ -23,11 +23,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from emulator.errors import EnvironmentProblem, RuntimeFailure
+from emulator.session import ControllerRestart
 
 START_TIMEOUT_S = 30.0
 WATCH_INTERVAL_S = 0.05
@@ -38,25 +38,6 @@ LOST_SIGNAL = signal.SIGUSR1
 
 class ControllerLost(EnvironmentProblem):
     """The controller died and no new one could take over: the run stops (exit 3)."""
-
-
-@dataclass(frozen=True)
-class ControllerRestart:
-    """One death and recovery of the controller, as the report tells it."""
-
-    died_at: str                  # wall clock (UTC, ISO 8601) when the death was noticed
-    exit_status: str              # "killed by SIGKILL", "exit 1"
-    slow_path_unavailable_s: float   # from the death noticed to every bridge's flows confirmed again
-    new_pid: int
-
-    def note(self) -> str:
-        return (f"the controller died at {self.died_at} ({self.exit_status}) and was restarted (pid {self.new_pid}); "
-                f"the slow path (ARP and ICMP of router addresses, time exceeded) was unavailable for "
-                f"{self.slow_path_unavailable_s:.2f} s; transit traffic kept its flows")
-
-    def to_json(self) -> dict:
-        return {"died_at": self.died_at, "exit_status": self.exit_status,
-                "slow_path_unavailable_s": round(self.slow_path_unavailable_s, 3), "new_pid": self.new_pid}
 
 
 def free_port() -> int:

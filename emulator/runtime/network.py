@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from emulator.capabilities import Environment
 from emulator.errors import RuntimeFailure
 from emulator.plan import Plan, PlanLink, PlanNode
 from emulator.runtime import shaping
 from emulator.runtime.commands import in_namespace, run
-from emulator.runtime.environment import Environment
 
 LOG = logging.getLogger(__name__)
 OWNER_KEY = "cloud-emulator"   # external_ids key on every bridge the emulator creates

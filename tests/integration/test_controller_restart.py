@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from emulator import runner, scenario
+from emulator import runner, scenario, session
 from emulator.runtime import cleanup
 from emulator.runtime.controller_process import ControllerLost
 
@@ -22,7 +22,7 @@ def _ping_once(network, node: str, address: str) -> bool:
 
 
 def test_killed_controller_is_replaced_without_losing_a_transit_packet():
-    prepared = runner.prepare(scenario.load("multi_vpc_leased_line"))
+    prepared = session.prepare(scenario.load("multi_vpc_leased_line"))
     events: list[str] = []
     with runner.live_network(prepared, progress=events.append) as live:
         server, cpe = prepared.plan.node("idc-server-1").name, prepared.plan.node("customer-router").name
@@ -51,7 +51,7 @@ def test_killed_controller_is_replaced_without_losing_a_transit_packet():
 
 def test_restart_is_in_the_run_report():
     """A run whose controller is killed during its checks still passes, and its notes say what happened."""
-    prepared = runner.prepare(scenario.load("vpc_peering"))
+    prepared = session.prepare(scenario.load("vpc_peering"))
     original = runner.run_checks
 
     def kill_then_check(prepared, network, processes, progress, **kwargs):
@@ -94,7 +94,7 @@ class _Reentered:
 
 
 def test_a_controller_that_cannot_come_back_stops_the_run():
-    prepared = runner.prepare(scenario.load("vpc_peering"))
+    prepared = session.prepare(scenario.load("vpc_peering"))
     started = time.monotonic()
     with pytest.raises(ControllerLost) as caught:
         with runner.live_network(prepared) as live:

@@ -2,11 +2,11 @@
 
 import pytest
 
-from emulator import runner, scenario
+from emulator import runner, scenario, session
 
 
 def _run(name):
-    return runner.execute(runner.prepare(scenario.load(name)))
+    return runner.execute(session.prepare(scenario.load(name)))
 
 
 def _reached(outcome):
@@ -59,7 +59,7 @@ def test_a_generated_border_gateway_with_many_vpcs(tmp_path):
 
     path = tmp_path / "bgw12.yaml"
     path.write_text(generate.border_gateway(12))
-    outcome = runner.execute(runner.prepare(scenario.load(str(path))))
+    outcome = runner.execute(session.prepare(scenario.load(str(path))))
     pings = [c for c in outcome.checks if c.kind == "ping"]
     assert len(pings) == 132 and all(c.detail.reachable for c in pings)
     assert outcome.passed

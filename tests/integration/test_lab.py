@@ -4,14 +4,14 @@ import time
 
 import pytest
 
-from emulator import runner, scenario
+from emulator import runner, scenario, session
 from emulator.errors import CloudError
 from emulator.lab import Lab
 
 
 @pytest.fixture(scope="module")
 def lab():
-    prepared = runner.prepare(scenario.load("multi_vpc_leased_line"))
+    prepared = session.prepare(scenario.load("multi_vpc_leased_line"))
     with runner.live_network(prepared) as live:
         yield Lab(prepared, live)
 

@@ -2,13 +2,13 @@
 
 import pytest
 
-from emulator import runner, scenario
+from emulator import runner, scenario, session
 from emulator.runtime import cleanup
 
 
 @pytest.fixture(scope="module")
 def outcome():
-    return runner.execute(runner.prepare(scenario.load("multi_vpc_leased_line")))
+    return runner.execute(session.prepare(scenario.load("multi_vpc_leased_line")))
 
 
 def _checks(outcome, kind):

@@ -5,13 +5,13 @@ import time
 
 import pytest
 
-from emulator import runner, scenario
+from emulator import runner, scenario, session
 from emulator.runtime.commands import run
 
 
 @pytest.fixture(scope="module")
 def live():
-    prepared = runner.prepare(scenario.load("multi_vpc_leased_line"))
+    prepared = session.prepare(scenario.load("multi_vpc_leased_line"))
     with runner.live_network(prepared) as network:
         yield prepared, network
 

@@ -1,0 +1,35 @@
+"""What this machine can emulate, as a plain value: detected by runtime/environment.py, read by the reports.
+
+Kept apart from the detection (which runs commands) so that reports render a
+run's outcome without importing the runtime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Environment:
+    datapath: str            # "kernel" or "user" (Open vSwitch datapath type for the bridges)
+    kernel_ovs_module: bool
+    netem: bool
+    vlan_8021q: bool
+    htb: bool
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["datapath_kind"] = "kernel" if self.datapath == "kernel" else "userspace (netdev)"
+        return data
+
+    def notes(self) -> list[str]:
+        """What is not emulated here, said once, clearly."""
+        notes = []
+        if not self.kernel_ovs_module:
+            notes.append("no openvswitch kernel module: OVS runs its userspace datapath (netdev) with offloads "
+                         "disabled; throughput through several bridges is lower than on a stock kernel")
+        if not self.netem:
+            notes.append("no sch_netem in this kernel: delay, jitter and loss are not emulated")
+        if not self.vlan_8021q:
+            notes.append("no 802.1Q module: VLAN tags are added and removed by the access point's OpenFlow flows")
+        return notes

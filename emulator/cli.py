@@ -118,7 +118,7 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         terminal.show_explanation(console, prepared.network, result)
         return EXIT_OK if result.reachable else EXIT_CHECKS_FAILED
     if args.verb == "lab":
-        from emulator.lab import run_lab
+        from emulator.lab_shell import run_lab
 
         return run_lab(prepared, console, script=args.script)
 

@@ -1,29 +1,36 @@
-"""The lab: a built network plus a shell where the console's actions change it while it runs.
+"""The lab's logic: console actions on a running network.
 
-`Lab` holds the logic (every action goes through the control plane's rules,
-then the new plan reaches the controller and the Linux nodes without a
-restart); `LabShell` is Mininet's CLI with the console's verbs added. Steps
-that add routers or links rebuild the network, keeping the commands still to run.
+Every action goes through the control plane's rules, then the new plan
+reaches the controller and the Linux nodes without a restart. An action whose
+new plan changes the structure (a step that adds routers or links) answers
+`Changed(rebuild=True)` instead; the shell (lab_shell.py, which uses this
+module and never the other way round) then rebuilds the network.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from ipaddress import IPv4Network
-from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
 from emulator.checks.results import CheckResult
 from emulator.cloud.resources import NextHopType
-from emulator.errors import EmulatorError, ScenarioError
+from emulator.errors import ScenarioError
 from emulator.routing.reachability import PairResult
-from emulator.runner import Live, live_network, run_checks
+from emulator.runner import Live, run_checks
 from emulator.session import Prepared, explain_pair, prepare
 from emulator.runtime.commands import run
 
-NEEDS_REBUILD = "rebuild"
+
+
+@dataclass(frozen=True)
+class Changed:
+    """An accepted change: what to tell the user, or that the network must be rebuilt to carry it."""
+
+    message: str
+    rebuild: bool = False
 
 
 class Lab:
@@ -39,46 +46,46 @@ class Lab:
     def cloud(self):
         return self.prepared.scenario.cloud
 
-    def _change(self, action: Callable[[], object], done: str) -> str:
+    def _change(self, action: Callable[[], object], done: str) -> Changed:
         action()                                 # refused with the provider's code, nothing changed
         self.changed = True
         renewed = prepare(self.prepared.scenario, generation=self.prepared.plan.generation + 1)
         if renewed.plan.structure() != self.prepared.plan.structure():
             self.prepared = renewed
-            return NEEDS_REBUILD
+            return Changed(done, rebuild=True)
         self.last_update_s = self.live.apply(renewed)
         self.prepared = renewed
-        return f"{done} (flows updated in {self.last_update_s * 1000:.0f} ms)"
+        return Changed(f"{done} (flows updated in {self.last_update_s * 1000:.0f} ms)")
 
     def _router(self, name: str) -> str:
         """A router by its own ID, or by its VPC's ID (the console lists route tables under the VPC)."""
         vpc = self.cloud.vpcs.get(name)
         return vpc.vrouter_id if vpc is not None else name
 
-    def add_route(self, router: str, destination: str, next_hop_type: str, next_hop_id: str) -> str:
+    def add_route(self, router: str, destination: str, next_hop_type: str, next_hop_id: str) -> Changed:
         router = self._router(router)
         prefix, kind = _network(destination), _next_hop_type(next_hop_type)
         return self._change(lambda: self.cloud.add_route_entry(router_id=router, destination=prefix,
                                                                next_hop_type=kind, next_hop_id=next_hop_id),
                             f"route entry {prefix} -> {next_hop_id} added to {router}")
 
-    def delete_route(self, router: str, destination: str) -> str:
+    def delete_route(self, router: str, destination: str) -> Changed:
         router = self._router(router)
         prefix = _network(destination)
         return self._change(lambda: self.cloud.delete_route_entry(router_id=router, destination=prefix),
                             f"route entry {prefix} deleted from {router}")
 
-    def deactivate(self, ri_id: str) -> str:
+    def deactivate(self, ri_id: str) -> Changed:
         return self._change(lambda: self.cloud.deactivate_router_interface(ri_id=ri_id), f"{ri_id} is Inactive")
 
-    def activate(self, ri_id: str) -> str:
+    def activate(self, ri_id: str) -> Changed:
         return self._change(lambda: self.cloud.activate_router_interface(ri_id=ri_id), f"{ri_id} is Active")
 
-    def line(self, pc_id: str, up: bool) -> str:
+    def line(self, pc_id: str, up: bool) -> Changed:
         return self._change(lambda: self.cloud.set_physical_connection_state(pc_id=pc_id, up=up),
                             f"leased line {pc_id} is {'up' if up else 'down'}")
 
-    def step(self) -> str:
+    def step(self) -> Changed:
         scenario = self.prepared.scenario
         return self._change(scenario.apply_next_step,
                             f"step {scenario.steps_applied + 1} of {scenario.steps_total} applied")
@@ -131,27 +138,3 @@ def _next_hop_type(text: str) -> NextHopType:
     except ValueError:
         raise ScenarioError(f"unknown next hop type {text}",
                             fix="use one of: " + ", ".join(kind.value for kind in NextHopType)) from None
-
-
-def run_lab(prepared: Prepared, console: Console, script: Path | None = None) -> int:
-    """Build, open the shell, rebuild when a step adds routers or links; tear down at the end."""
-    from emulator.lab_shell import LabShell
-    from emulator.report import terminal
-
-    queued: list[str] | None = None
-    if script is not None:
-        try:
-            queued = [line.strip() for line in script.read_text().splitlines()
-                      if line.strip() and not line.lstrip().startswith("#")] + ["EOF"]
-        except OSError as exc:
-            raise EmulatorError(f"cannot read the lab script {script}: {exc.strerror}") from None
-    terminal.show_steps(console, prepared.scenario)
-    while True:
-        with live_network(prepared, progress=lambda line: console.print(f"[dim]- {line}[/dim]")) as live:
-            lab = Lab(prepared, live)
-            shell = LabShell(lab, console, queued)
-            shell.start()
-            if not shell.rebuild:
-                return 0
-            prepared, queued = lab.prepared, shell.cmdqueue or None
-            console.print("[yellow]this step adds routers or links: rebuilding the network[/yellow]")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import shlex
 import sys
 from cmd import Cmd
+from pathlib import Path
 from select import poll
 
 from mininet.cli import CLI
@@ -24,7 +25,9 @@ from mininet.log import setLogLevel
 from rich.console import Console
 
 from emulator.errors import EmulatorError
-from emulator.lab import NEEDS_REBUILD, Lab
+from emulator.lab import Changed, Lab
+from emulator.runner import live_network
+from emulator.session import Prepared
 
 
 class LabShell(CLI):
@@ -85,9 +88,11 @@ class LabShell(CLI):
         except EmulatorError as error:
             self.console.print(f"[red]refused[/red] {error.render()}", soft_wrap=True)
             return False
-        if outcome == NEEDS_REBUILD:
-            self.rebuild = True
-            return True
+        if isinstance(outcome, Changed):
+            if outcome.rebuild:
+                self.rebuild = True
+                return True
+            outcome = outcome.message
         if outcome is not None:
             self.console.print(outcome)
         return False
@@ -183,3 +188,26 @@ class LabShell(CLI):
     def do_step(self, line: str) -> bool:
         """step: apply the next tutorial step to the running network"""
         return self._do(self.lab.step)
+
+
+def run_lab(prepared: Prepared, console: Console, script: Path | None = None) -> int:
+    """Build, open the shell, rebuild when a step adds routers or links; tear down at the end."""
+    from emulator.report import terminal
+
+    queued: list[str] | None = None
+    if script is not None:
+        try:
+            queued = [line.strip() for line in script.read_text().splitlines()
+                      if line.strip() and not line.lstrip().startswith("#")] + ["EOF"]
+        except OSError as exc:
+            raise EmulatorError(f"cannot read the lab script {script}: {exc.strerror}") from None
+    terminal.show_steps(console, prepared.scenario)
+    while True:
+        with live_network(prepared, progress=lambda line: console.print(f"[dim]- {line}[/dim]")) as live:
+            lab = Lab(prepared, live)
+            shell = LabShell(lab, console, queued)
+            shell.start()
+            if not shell.rebuild:
+                return 0
+            prepared, queued = lab.prepared, shell.cmdqueue or None
+            console.print("[yellow]this step adds routers or links: rebuilding the network[/yellow]")

@@ -24,6 +24,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any
 
 from emulator.plan import PlanNode
+from emulator.routing.model import NodeKind
 
 OFPVID_PRESENT = 0x1000
 OFPVID_NONE = 0x0000
@@ -69,9 +70,9 @@ def _match(**fields: Any) -> tuple[tuple[str, Any], ...]:
 
 
 def flows_for(node: PlanNode) -> list[Flow]:
-    if node.kind == "access_point":
+    if node.kind is NodeKind.ACCESS_POINT:
         return access_point_flows(node)
-    if node.kind == "cloud_router":
+    if node.kind is NodeKind.CLOUD_ROUTER:
         return router_flows(node)
     raise ValueError(f"{node.name} is a {node.kind}, not an OpenFlow node")
 

@@ -14,7 +14,7 @@ from ipaddress import IPv4Network
 from typing import Any
 
 from emulator.errors import EmulatorError
-from emulator.routing.model import Network, Node, NodeKind
+from emulator.routing.model import LinkKind, Network, Node, NodeKind, RouteKind
 from emulator.routing.reachability import neighbour, neighbours
 
 NAME_PREFIX = "ce"          # every node, and so every interface and bridge, the emulator creates
@@ -65,7 +65,7 @@ class LinuxBridge:
 class PlanNode:
     name: str
     id: str
-    kind: str
+    kind: NodeKind
     role: str
     label: str
     dpid: str | None = None
@@ -85,7 +85,7 @@ class PlanLink:
     a_intf: str
     b_node: str
     b_intf: str
-    kind: str
+    kind: LinkKind
     cloud_id: str = ""
     bandwidth_mbps: int | None = None
     active: bool = True
@@ -119,12 +119,12 @@ class Plan:
         raw = json.loads(text)
         return cls(scenario=raw["scenario"], hosts=tuple(raw["hosts"]), generation=raw.get("generation", 1),
                    nodes=tuple(_node_from(n) for n in raw["nodes"]),
-                   links=tuple(PlanLink(**link) for link in raw["links"]))
+                   links=tuple(replace(PlanLink(**link), kind=LinkKind(link["kind"])) for link in raw["links"]))
 
 
 def _node_from(raw: dict[str, Any]) -> PlanNode:
     return PlanNode(
-        name=raw["name"], id=raw["id"], kind=raw["kind"], role=raw["role"], label=raw["label"], dpid=raw["dpid"],
+        name=raw["name"], id=raw["id"], kind=NodeKind(raw["kind"]), role=raw["role"], label=raw["label"], dpid=raw["dpid"],
         interfaces=tuple(PlanInterface(**i) for i in raw["interfaces"]),
         forwarding=tuple(ForwardingEntry(**f) for f in raw["forwarding"]),
         linux_routes=tuple(LinuxRoute(**r) for r in raw["linux_routes"]),
@@ -172,7 +172,7 @@ def make_plan(network: Network, scenario: str, generation: int = 1) -> Plan:
         a = end_intf[(link.a[0], link.a[1], link.id)]
         b = end_intf[(link.b[0], link.b[1], link.id)]
         links.append(PlanLink(a_node=names[link.a[0]], a_intf=a.name, b_node=names[link.b[0]], b_intf=b.name,
-                              kind=link.kind.value, cloud_id=link.cloud_id, bandwidth_mbps=link.bandwidth_mbps,
+                              kind=link.kind, cloud_id=link.cloud_id, bandwidth_mbps=link.bandwidth_mbps,
                               active=link.active, vlan=link.vlan))
 
     nodes = []
@@ -182,12 +182,12 @@ def make_plan(network: Network, scenario: str, generation: int = 1) -> Plan:
             vlan_pairs = tuple((_port_no(mine, cust), _port_no(mine, trunk), vlan)
                                for cust, trunk, vlan in node.vlan_pairs)
             forwarding = _forwarding(network, node, mine, end_intf) if node.kind is NodeKind.CLOUD_ROUTER else ()
-            nodes.append(PlanNode(name=names[node_id], id=node_id, kind=node.kind.value, role=node.role,
+            nodes.append(PlanNode(name=names[node_id], id=node_id, kind=node.kind, role=node.role,
                                   label=node.label, dpid=dpid_for(index), interfaces=tuple(mine),
                                   forwarding=forwarding, vlan_pairs=vlan_pairs))
         else:
             bridges, routes = _linux_config(node, mine)
-            nodes.append(PlanNode(name=names[node_id], id=node_id, kind=node.kind.value, role=node.role,
+            nodes.append(PlanNode(name=names[node_id], id=node_id, kind=node.kind, role=node.role,
                                   label=node.label, interfaces=tuple(mine), linux_routes=routes, bridges=bridges))
     return Plan(scenario=scenario, nodes=tuple(nodes), links=tuple(links), hosts=network.hosts, generation=generation)
 
@@ -238,7 +238,7 @@ def _forwarding(network: Network, node: Node, mine: list[PlanInterface],
 
     # Preferred routes first, so that for one prefix the static entry wins over the propagated one.
     for route in sorted(node.routes, key=lambda r: r.priority):
-        if route.kind == "connected" and route.port is not None:
+        if route.kind is RouteKind.CONNECTED and route.port is not None:
             for (far_node, far_port), _links in neighbours(network, node.id, route.port):
                 address = network.nodes[far_node].port(far_port).address
                 if address is not None:
@@ -246,11 +246,11 @@ def _forwarding(network: Network, node: Node, mine: list[PlanInterface],
                         True)
             add(route.prefix, None, f"connected {route.port}, no other neighbour", True)
         elif route.port is None or not route.usable:
-            add(route.prefix, None, f"{route.kind} {route.target}: " + ("not active" if not route.usable else "local"),
+            add(route.prefix, None, f"{route.kind.value} {route.target}: " + ("not active" if not route.usable else "local"),
                 route.local)
         else:
             target = route.next_hop or route.prefix.network_address
             resolved = resolve(route.port, target)
-            add(route.prefix, resolved, f"{route.kind} -> {route.target}" if resolved else "next hop not found",
+            add(route.prefix, resolved, f"{route.kind.value} -> {route.target}" if resolved else "next hop not found",
                 route.local)
     return tuple(entries.values())

@@ -10,7 +10,8 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from emulator.cloud.resources import (
-    Idc, IdcServer, IdcSubnet, Instance, NextHopType, PhysicalConnection, RIStatus, Role, RouteEntry,
+    Idc, IdcServer, IdcSubnet, Instance, NextHopType, PhysicalConnection, PhysicalConnectionStatus, RIStatus, Role,
+    RouteEntry,
     RouterInterface, RouterType, RouteTable, StaticRoute, Vbr, Vpc, VSwitch,
 )
 from emulator.cloud.specs import RECEIVER_SPEC, SPEC_BANDWIDTH_MBPS
@@ -461,9 +462,9 @@ class ControlPlane(BorderGatewayOperations):
         if pc is None:
             raise CloudError("InvalidPhysicalConnectionId.NotFound", f"physical connection {pc_id} does not exist",
                              fix="use one of: " + (", ".join(self.physical_connections) or "none"), where=where)
-        wanted = "Enabled" if up else "Down"
-        if pc.status == wanted:
-            raise CloudError("IncorrectStatus.PhysicalConnection", f"{pc_id} is already {wanted}",
+        wanted = PhysicalConnectionStatus.ENABLED if up else PhysicalConnectionStatus.DOWN
+        if pc.status is wanted:
+            raise CloudError("IncorrectStatus.PhysicalConnection", f"{pc_id} is already {wanted.value}",
                              fix="nothing to do", where=where)
         pc.status = wanted
 

@@ -28,6 +28,15 @@ class RIStatus(str, Enum):
     INACTIVE = "Inactive"
 
 
+class PhysicalConnectionStatus(str, Enum):
+    ENABLED = "Enabled"
+    DOWN = "Down"             # the line is cut or its port disabled (the lab's `line down`)
+
+
+class PeeringStatus(str, Enum):
+    ACTIVE = "Active"
+
+
 class NextHopType(str, Enum):
     ROUTER_INTERFACE = "RouterInterface"
     PHYSICAL_CONNECTION = "PhysicalConnection"
@@ -89,7 +98,7 @@ class PhysicalConnection:
     name: str
     access_point: str
     bandwidth_mbps: int
-    status: str = "Enabled"
+    status: PhysicalConnectionStatus = PhysicalConnectionStatus.ENABLED
 
 
 @dataclass
@@ -197,4 +206,4 @@ class VpcPeering:
     account: str
     vpc_id: str
     peer_vpc_id: str
-    status: str = "Active"
+    status: PeeringStatus = PeeringStatus.ACTIVE

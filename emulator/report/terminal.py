@@ -7,7 +7,7 @@ from rich.table import Table
 
 from emulator.checks.results import CheckResult, PingDetail, TracerouteDetail
 from emulator.plan import Plan
-from emulator.routing.model import Network, NodeKind, best_route
+from emulator.routing.model import Network, NodeKind, RouteKind, best_route
 from emulator.routing.reachability import PairResult, Verdict
 from emulator.routing.topology import INTERCONNECT_POOL
 from emulator.session import Prepared, RunOutcome
@@ -176,7 +176,8 @@ def show_explanation(console: Console, network: Network, result: PairResult) -> 
     console.print(f"  fix: {e.fix}")
 
 
-ROUTE_KIND = {"custom": "static", "local": "local", "connected": "local (interconnect)", "propagated": "propagated"}
+ROUTE_KIND = {RouteKind.CUSTOM: "static", RouteKind.LOCAL: "local", RouteKind.CONNECTED: "local (interconnect)",
+              RouteKind.PROPAGATED: "propagated"}     # the console's names
 
 
 def route_table_rows(network: Network, router_id: str) -> list[dict]:
@@ -184,10 +185,11 @@ def route_table_rows(network: Network, router_id: str) -> list[dict]:
     node = network.nodes[router_id]
     rows = []
     for route in sorted(node.routes, key=lambda r: (r.priority, -r.prefix.prefixlen, str(r.prefix))):
-        if route.kind == "host" or (route.kind == "connected" and route.prefix.subnet_of(INTERCONNECT_POOL)):
+        if route.kind is RouteKind.HOST or (route.kind is RouteKind.CONNECTED
+                                            and route.prefix.subnet_of(INTERCONNECT_POOL)):
             continue   # the emulator's own plumbing, not something the console shows
         rows.append({"destination": str(route.prefix), "next_hop": route.target or "-",
-                     "type": ROUTE_KIND.get(route.kind, route.kind), "priority": route.priority,
+                     "type": ROUTE_KIND.get(route.kind, route.kind.value), "priority": route.priority,
                      "state": "available" if route.usable else "inactive"})
     return rows
 

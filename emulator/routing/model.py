@@ -24,6 +24,18 @@ class NodeKind(str, Enum):
     ACCESS_POINT = "access_point"    # where the leased line lands: adds the VBR's VLAN tag
 
 
+class RouteKind(str, Enum):
+    """Where a route comes from; the console shows some of them under another name (report/terminal.py)."""
+
+    CONNECTED = "connected"      # the subnet of one of the router's own ports
+    LOCAL = "local"              # the VPC's own block or vSwitch (the provider's system route)
+    HOST = "host"                # an instance behind its port (the emulator's plumbing)
+    DEFAULT = "default"          # a host's default route
+    STATIC = "static"            # the customer device's `ip route`
+    CUSTOM = "custom"            # a route entry added by the user (the console's "custom")
+    PROPAGATED = "propagated"    # learnt from a border gateway
+
+
 class LinkKind(str, Enum):
     LAN = "lan"
     LEASED_LINE = "leased_line"            # customer device <-> access point, shaped to the line's bandwidth
@@ -48,7 +60,7 @@ class Route:
     prefix: IPv4Network
     port: str | None                   # out port; None: local destination without a port (dropped)
     next_hop: IPv4Address | None       # None: the destination itself is on the link
-    kind: str                          # connected, local, host, default, static, custom, propagated
+    kind: RouteKind
     target: str = ""                   # what the user named: ri-BBB, pc-AAA, vsw-..., a gateway
     usable: bool = True                # False while the router interface is not Active
     table: str = ""

@@ -11,9 +11,9 @@ from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from emulator.cloud.control_plane import ControlPlane
-from emulator.cloud.resources import NextHopType, RIStatus, Role, RouteTable
+from emulator.cloud.resources import NextHopType, PeeringStatus, PhysicalConnectionStatus, RIStatus, Role, RouteTable
 from emulator.routing.model import (PRIORITY_PROPAGATED, PRIORITY_STATIC, Link, LinkKind, Network, Node, NodeKind,
-                                    Port, Route)
+                                    Port, Route, RouteKind)
 
 # Router interfaces have no user-visible addresses; the emulator numbers each
 # connected pair from this carrier-grade NAT block (the provider uses it
@@ -85,7 +85,7 @@ class _Builder:
 
     def _connected(self, node_id: str, port: Port, table: str = "") -> None:
         assert port.address is not None
-        self._route(node_id, Route(prefix=port.address.network, port=port.name, next_hop=None, kind="connected",
+        self._route(node_id, Route(prefix=port.address.network, port=port.name, next_hop=None, kind=RouteKind.CONNECTED,
                                    target=port.name, table=table))
 
     # ----- the customer side -----------------------------------------------------------------
@@ -118,7 +118,7 @@ class _Builder:
                 trunk = self._port(ap, Port(name=f"trunk.{vbr.id}", vlan=vbr.vlan_id, label=f"towards {vbr.id}"))
                 node = self.nodes[ap]
                 self.nodes[ap] = replace(node, vlan_pairs=node.vlan_pairs + ((customer.name, trunk.name, vbr.vlan_id),))
-                up = pc.status == "Enabled"
+                up = pc.status is PhysicalConnectionStatus.ENABLED
                 self.links.append(Link(id=f"{pc.id}:{vbr.vlan_id}", kind=LinkKind.LEASED_LINE, a=(device, line.name),
                                        b=(ap, customer.name), bandwidth_mbps=pc.bandwidth_mbps, cloud_id=pc.id,
                                        active=up))
@@ -128,14 +128,14 @@ class _Builder:
             port = next((p for p in self.ports[device] if p.address and static.next_hop in p.address.network), None)
             assert port is not None, "ControlPlane.add_idc_static_route admits only next hops on the device's links"
             self._route(device, Route(prefix=static.destination, port=port.name, next_hop=static.next_hop,
-                                      kind="static", target=str(static.next_hop), priority=PRIORITY_STATIC))
+                                      kind=RouteKind.STATIC, target=str(static.next_hop), priority=PRIORITY_STATIC))
         return hosts
 
     def _host(self, host_id: str, role: str, address: IPv4Interface, gateway, account: str) -> None:
         self._node(Node(id=host_id, kind=NodeKind.HOST, role=role, label=host_id, account=account))
         port = self._port(host_id, Port(name="eth", address=address))
         self._connected(host_id, port)
-        self._route(host_id, Route(prefix=DEFAULT, port="eth", next_hop=gateway, kind="default", target=str(gateway),
+        self._route(host_id, Route(prefix=DEFAULT, port="eth", next_hop=gateway, kind=RouteKind.DEFAULT, target=str(gateway),
                                    priority=PRIORITY_STATIC))
 
     # ----- the cloud side --------------------------------------------------------------------
@@ -148,17 +148,17 @@ class _Builder:
                         account=vpc.account, owner=vpc.id, table=vpc.route_table.id))
         hosts = []
         if self.cloud.provider == "jdcloud":       # JD Cloud: one local route for the whole VPC
-            self._route(router, Route(prefix=vpc.cidr, port=None, next_hop=None, kind="local", target="local",
+            self._route(router, Route(prefix=vpc.cidr, port=None, next_hop=None, kind=RouteKind.LOCAL, target="local",
                                       table=vpc.route_table.id))
         for vswitch in vpc.vswitches.values():
             if self.cloud.provider != "jdcloud":   # Alibaba: a system route per vSwitch
-                self._route(router, Route(prefix=vswitch.cidr, port=None, next_hop=None, kind="local",
+                self._route(router, Route(prefix=vswitch.cidr, port=None, next_hop=None, kind=RouteKind.LOCAL,
                                           target=vswitch.id, table=vpc.route_table.id))
             for instance in vswitch.instances.values():
                 port = self._port(router, Port(name=instance.id, address=vswitch.gateway,
                                                label=f"{vswitch.id} gateway for {instance.id}"))
                 self._route(router, Route(prefix=IPv4Network(f"{instance.ip}/32"), port=port.name, next_hop=None,
-                                          kind="host", target=vswitch.id, table=vpc.route_table.id))
+                                          kind=RouteKind.HOST, target=vswitch.id, table=vpc.route_table.id))
                 self._host(instance.id, "VM instance" if self.cloud.provider == "jdcloud" else "ECS instance", IPv4Interface(f"{instance.ip}/{vswitch.cidr.prefixlen}"),
                            vswitch.gateway.ip, vpc.account)
                 self.links.append(Link(id=f"{instance.id}~{router}", kind=LinkKind.VSWITCH, a=(instance.id, "eth"),
@@ -213,7 +213,7 @@ class _Builder:
         for bgw in self.cloud.border_gateways.values():
             for segment, attachment in self.cloud.gateway_routes(bgw.id):
                 next_hop, active = self.far_end[(bgw.id, attachment.id)]
-                self._route(bgw.id, Route(prefix=segment, port=attachment.id, next_hop=next_hop, kind="propagated",
+                self._route(bgw.id, Route(prefix=segment, port=attachment.id, next_hop=next_hop, kind=RouteKind.PROPAGATED,
                                           target=attachment.id, usable=active, table=bgw.route_table.id,
                                           priority=PRIORITY_PROPAGATED))
 
@@ -221,7 +221,7 @@ class _Builder:
         for peering in self.cloud.peerings.values():
             a, b = self.cloud.vpcs[peering.vpc_id], self.cloud.vpcs[peering.peer_vpc_id]
             self._interconnect(LinkKind.PEERING, (a.vrouter_id, peering.id), (b.vrouter_id, peering.id),
-                               active=peering.status == "Active", cloud_id=peering.id, transit=False,
+                               active=peering.status is PeeringStatus.ACTIVE, cloud_id=peering.id, transit=False,
                                labels=(f"peering {peering.id} to {b.id}", f"peering {peering.id} to {a.id}"))
 
     def _learnt_routes(self, vpc_id: str) -> None:
@@ -229,7 +229,7 @@ class _Builder:
         for segment, bgw_id, _attachment in self.cloud.learnt_routes(vpc_id):
             mine = self.cloud.attachment_of(vpc_id, bgw_id)
             next_hop, active = self.far_end[(vpc.vrouter_id, mine.id)]
-            self._route(vpc.vrouter_id, Route(prefix=segment, port=mine.id, next_hop=next_hop, kind="propagated",
+            self._route(vpc.vrouter_id, Route(prefix=segment, port=mine.id, next_hop=next_hop, kind=RouteKind.PROPAGATED,
                                               target=bgw_id, usable=active, table=vpc.route_table.id,
                                               priority=PRIORITY_PROPAGATED))
 
@@ -237,9 +237,9 @@ class _Builder:
         for entry in table.entries:
             if entry.next_hop_type is NextHopType.PHYSICAL_CONNECTION:
                 vbr = self.cloud.vbrs[router_id]
-                up = self.cloud.physical_connections[entry.next_hop_id].status == "Enabled"
+                up = self.cloud.physical_connections[entry.next_hop_id].status is PhysicalConnectionStatus.ENABLED
                 self._route(router_id, Route(prefix=entry.destination, port=entry.next_hop_id,
-                                             next_hop=vbr.peer_gateway.ip, kind="custom", target=entry.next_hop_id,
+                                             next_hop=vbr.peer_gateway.ip, kind=RouteKind.CUSTOM, target=entry.next_hop_id,
                                              usable=up, table=table.id, priority=PRIORITY_STATIC))
                 continue
             port = entry.next_hop_id
@@ -249,5 +249,5 @@ class _Builder:
                 port = attachment.id if attachment else ""
             next_hop, active = self.far_end.get((router_id, port), (None, False))
             self._route(router_id, Route(prefix=entry.destination, port=port if next_hop else None,
-                                         next_hop=next_hop, kind="custom", target=entry.next_hop_id, usable=active,
+                                         next_hop=next_hop, kind=RouteKind.CUSTOM, target=entry.next_hop_id, usable=active,
                                          table=table.id, priority=PRIORITY_STATIC))

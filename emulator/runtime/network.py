@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from emulator.capabilities import Environment
 from emulator.errors import RuntimeFailure
 from emulator.plan import Plan, PlanLink, PlanNode
+from emulator.routing.model import LinkKind, NodeKind
 from emulator.runtime import shaping
 from emulator.runtime.commands import in_namespace, run
 
@@ -133,7 +134,7 @@ class EmulatedNetwork:
                 self.run_in(node.name, ["ip", "addr", "flush", "dev", intf.name])
                 self.run_in(node.name, ["ip", "addr", "add", intf.address, "dev", intf.name])
             self.run_in(node.name, ["ip", "link", "set", intf.name, "up"])
-        if node.kind == "linux_router":
+        if node.kind is NodeKind.LINUX_ROUTER:
             self.run_in(node.name, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
         # Let every router and host answer each traceroute probe (the default limits ICMP to 1/s).
         self.run_in(node.name, ["sysctl", "-q", "-w", "net.ipv4.icmp_ratelimit=0"])
@@ -168,7 +169,7 @@ class EmulatedNetwork:
             for route in after.linux_routes:
                 self.run_in(after.name, ["ip", "route", "replace", route.prefix, "via", route.via, "dev", route.dev])
         for before, after in zip(old.links, new.links, strict=True):
-            if before.active != after.active and after.kind == "leased_line":
+            if before.active != after.active and after.kind is LinkKind.LEASED_LINE:
                 self.set_carrier(after, after.active)
 
     def set_carrier(self, link: PlanLink, up: bool) -> None:

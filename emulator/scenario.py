@@ -20,6 +20,8 @@ from emulator.cloud.resources import NextHopType, Role, RouterType
 from emulator.errors import CloudError, ScenarioError
 from emulator.yaml_source import SourceMap, load_yaml
 
+SUBNET_KEYS = ("vswitches", "subnets")   # a VPC's subnets, in each provider's word (Provider.SUBNETS_KEY)
+
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
 
@@ -348,9 +350,10 @@ class _Applier:
                                           where=self.where("idc", "subnets", s, "servers", v))
 
     def _vpc(self, vpc: schema.Vpc, loc: tuple[Any, ...]) -> None:
-        word, other = ("subnets", "vswitches") if self.cloud.provider == "jdcloud" else ("vswitches", "subnets")
+        word = self.cloud.provider.SUBNETS_KEY
+        other = next(key for key in SUBNET_KEYS if key != word)
         if getattr(vpc, other):
-            raise ScenarioError(f"{_dotted(loc)}: {self.cloud.provider} calls them {word}, not {other}",
+            raise ScenarioError(f"{_dotted(loc)}: {self.cloud.provider.NAME} calls them {word}, not {other}",
                                 where=self.where(*loc, other), fix=f"rename '{other}:' to '{word}:'")
         self.cloud.create_vpc(account=vpc.account, vpc_id=vpc.id, name=vpc.name, region=vpc.region, cidr=vpc.cidr,
                               vrouter_id=vpc.vrouter_id or f"{vpc.id}-vrouter", route_table_id=vpc.route_table_id,

@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from emulator.cloud.providers import PROVIDER_NAMES
+
 _ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,62}$")
 
 
@@ -282,7 +284,7 @@ class ScenarioFile(Sections):
     """A whole scenario file: resources that exist from the start, then the tutorial's steps."""
 
     name: CloudId
-    provider: Literal["alibaba", "jdcloud"] = "alibaba"
+    provider: Literal[PROVIDER_NAMES] = "alibaba"   # type: ignore[valid-type]  (the registered providers)
     title: Text = ""
     reference: Text = ""
     accounts: list[Account] = Field(min_length=1, max_length=16)

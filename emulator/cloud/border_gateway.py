@@ -56,7 +56,7 @@ class BorderGatewayOperations:
 
     def create_border_gateway(self, *, account: str, bgw_id: str, name: str, region: str, asn: int,
                               route_table_id: str, where: str = "") -> BorderGateway:
-        self.require_provider("jdcloud", "border gateways", where)
+        self.require_resource("border gateways", where)
         self._require_account(account, where)
         if asn != BORDER_GATEWAY_ASN:
             raise CloudError("InvalidParameter.Asn", f"a border gateway's BGP ASN is fixed at {BORDER_GATEWAY_ASN}, "

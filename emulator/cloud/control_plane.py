@@ -16,6 +16,8 @@ from emulator.cloud.resources import (
 )
 from emulator.cloud.specs import RECEIVER_SPEC, SPEC_BANDWIDTH_MBPS
 from emulator.cloud.border_gateway import BorderGatewayOperations
+from emulator.cloud.providers import PROVIDER_NAMES, PROVIDERS, provider_named
+from emulator.cloud.providers.base import Provider
 from emulator.errors import CloudError
 
 # Error codes are the provider's own strings where its API reference lists one (ConnectRouterInterface,
@@ -28,23 +30,20 @@ VLAN_RANGE = range(0, 3000)
 PROVIDER_RESERVED = IPv4Network("100.64.0.0/10")   # route entries may not point into it
 
 
-PROVIDERS = ("alibaba", "jdcloud")
-
 
 class ControlPlane(BorderGatewayOperations):
     """State of one emulated cloud plus the customer's IDC, changed only by operations.
 
-    `provider` selects the provider's conventions: Alibaba vSwitches have their
-    gateway at the last address but two and a system route per vSwitch; JD Cloud
-    subnets have their gateway at the first address and a local route for the
-    whole VPC CIDR.
+    `provider` names the provider whose conventions apply (emulator/cloud/providers/:
+    gateway and reserved addresses, local route scope, which resources exist).
     """
 
     def __init__(self, provider: str = "alibaba") -> None:
-        if provider not in PROVIDERS:
+        found = provider_named(provider)
+        if found is None:
             raise CloudError("InvalidParameter.Provider", f"unknown provider {provider!r}",
-                             fix="use provider: alibaba or provider: jdcloud")
-        self.provider = provider
+                             fix="use one of: " + ", ".join(f"provider: {name}" for name in PROVIDER_NAMES))
+        self.provider: Provider = found
         super().__init__()
         self.accounts: dict[str, str] = {}
         self.vpcs: dict[str, Vpc] = {}
@@ -138,7 +137,7 @@ class ControlPlane(BorderGatewayOperations):
                                  f"vSwitch CIDR {cidr} overlaps {other.id} ({other.cidr}) in {vpc.id}",
                                  fix="give each vSwitch of a VPC its own block", where=where)
         self._claim_id(vswitch_id, "vSwitch", where)
-        gateway = cidr.network_address + 1 if self.provider == "jdcloud" else cidr.broadcast_address - 2
+        gateway = self.provider.gateway(cidr)
         vswitch = VSwitch(id=vswitch_id, vpc_id=vpc_id, cidr=cidr, zone=zone,
                           gateway=IPv4Interface(f"{gateway}/{cidr.prefixlen}"))
         vpc.vswitches[vswitch_id] = vswitch
@@ -148,7 +147,7 @@ class ControlPlane(BorderGatewayOperations):
                         where: str = "") -> Instance:
         vswitch = self.vswitch(vswitch_id)
         assert vswitch is not None  # the loader nests instances under their vSwitch
-        first_usable, last_usable = self._usable_range(vswitch.cidr)
+        first_usable, last_usable = self.provider.usable_range(vswitch.cidr)
         if ip not in vswitch.cidr:
             raise CloudError("InvalidPrivateIpAddress.NotInVSwitch",
                              f"instance IP {ip} is not inside {vswitch.id} ({vswitch.cidr})",
@@ -169,19 +168,14 @@ class ControlPlane(BorderGatewayOperations):
         vswitch.instances[instance_id] = instance
         return instance
 
-    def _usable_range(self, cidr: IPv4Network) -> tuple[IPv4Address, IPv4Address]:
-        """Instance addresses: Alibaba reserves the first and the last three of a vSwitch; JD Cloud the
-        network address, the gateway (first) and the broadcast address of a subnet."""
-        if self.provider == "jdcloud":
-            return cidr.network_address + 2, cidr.broadcast_address - 1
-        return cidr.network_address + 1, cidr.broadcast_address - 3
-
-    def require_provider(self, provider: str, what: str, where: str) -> None:
-        if self.provider != provider:
-            raise CloudError("InvalidParameter.Provider",
-                             f"{what} belong to {provider}, but this scenario's provider is {self.provider}",
-                             fix=f"set provider: {provider} at the top of the file, or remove the {what}",
-                             where=where)
+    def require_resource(self, what: str, where: str) -> None:
+        """Refuse a resource kind this scenario's provider does not have, naming the one that has it."""
+        if what in self.provider.RESOURCES:
+            return
+        owner = next((p.NAME for p in PROVIDERS.values() if what in p.RESOURCES), "another provider")
+        raise CloudError("InvalidParameter.Provider",
+                         f"{what} belong to {owner}, but this scenario's provider is {self.provider.NAME}",
+                         fix=f"set provider: {owner} at the top of the file, or remove the {what}", where=where)
 
     # ----- the customer's IDC ------------------------------------------------------------------
 
@@ -237,7 +231,7 @@ class ControlPlane(BorderGatewayOperations):
 
     def create_physical_connection(self, *, account: str, pc_id: str, name: str, access_point: str,
                                    bandwidth_mbps: int, where: str = "") -> PhysicalConnection:
-        self.require_provider("alibaba", "physical connections", where)
+        self.require_resource("physical connections", where)
         self._require_account(account, where)
         self._claim_id(pc_id, "physical connection", where)
         pc = PhysicalConnection(id=pc_id, account=account, name=name, access_point=access_point,
@@ -248,7 +242,7 @@ class ControlPlane(BorderGatewayOperations):
     def create_vbr(self, *, account: str, vbr_id: str, name: str, physical_connection_id: str, vlan_id: int,
                    local_gateway_ip: IPv4Address, peer_gateway_ip: IPv4Address, peering_subnet_mask: str,
                    route_table_id: str, where: str = "") -> Vbr:
-        self.require_provider("alibaba", "VBRs", where)
+        self.require_resource("VBRs", where)
         self._require_account(account, where)
         pc = self.physical_connections.get(physical_connection_id)
         if pc is None:
@@ -298,7 +292,7 @@ class ControlPlane(BorderGatewayOperations):
                                 role: Role, spec: str, opposite_account: str, opposite_router_type: RouterType,
                                 opposite_router_id: str, opposite_interface_id: str,
                                 where: str = "") -> RouterInterface:
-        self.require_provider("alibaba", "router interfaces", where)
+        self.require_resource("router interfaces", where)
         self._require_account(account, where)
         owner = self.router_account(router_type, router_id)
         if owner is None:
@@ -493,7 +487,7 @@ class ControlPlane(BorderGatewayOperations):
                              f"{destination} is inside {PROVIDER_RESERVED}, which the provider keeps for itself",
                              fix="route a destination outside 100.64.0.0/10", where=where)
         vpc = self.vpc_of_vrouter(router_id)
-        if vpc is not None and self.provider == "jdcloud" and destination.subnet_of(vpc.cidr):
+        if vpc is not None and not self.provider.ROUTES_INTO_OWN_VPC and destination.subnet_of(vpc.cidr):
             raise CloudError("InvalidDestinationCidrBlock.InVpc",
                              f"{destination} is inside {vpc.id}'s own CIDR {vpc.cidr}, which is the local route",
                              fix="route only destinations outside the VPC", where=where)

@@ -143,15 +143,16 @@ class _Builder:
     def _vpc(self, vpc_id: str) -> list[str]:
         vpc = self.cloud.vpcs[vpc_id]
         router = vpc.vrouter_id
-        role = "VPC router" if self.cloud.provider == "jdcloud" else "VRouter"
+        provider = self.cloud.provider
+        role = provider.ROUTER_ROLE
         self._node(Node(id=router, kind=NodeKind.CLOUD_ROUTER, role=role, label=f"{role} of {vpc.name or vpc.id}",
                         account=vpc.account, owner=vpc.id, table=vpc.route_table.id))
         hosts = []
-        if self.cloud.provider == "jdcloud":       # JD Cloud: one local route for the whole VPC
+        if not provider.LOCAL_ROUTE_PER_SUBNET:     # one local route for the whole VPC
             self._route(router, Route(prefix=vpc.cidr, port=None, next_hop=None, kind=RouteKind.LOCAL, target="local",
                                       table=vpc.route_table.id))
         for vswitch in vpc.vswitches.values():
-            if self.cloud.provider != "jdcloud":   # Alibaba: a system route per vSwitch
+            if provider.LOCAL_ROUTE_PER_SUBNET:     # a system route per vSwitch
                 self._route(router, Route(prefix=vswitch.cidr, port=None, next_hop=None, kind=RouteKind.LOCAL,
                                           target=vswitch.id, table=vpc.route_table.id))
             for instance in vswitch.instances.values():
@@ -159,7 +160,7 @@ class _Builder:
                                                label=f"{vswitch.id} gateway for {instance.id}"))
                 self._route(router, Route(prefix=IPv4Network(f"{instance.ip}/32"), port=port.name, next_hop=None,
                                           kind=RouteKind.HOST, target=vswitch.id, table=vpc.route_table.id))
-                self._host(instance.id, "VM instance" if self.cloud.provider == "jdcloud" else "ECS instance", IPv4Interface(f"{instance.ip}/{vswitch.cidr.prefixlen}"),
+                self._host(instance.id, provider.INSTANCE_ROLE, IPv4Interface(f"{instance.ip}/{vswitch.cidr.prefixlen}"),
                            vswitch.gateway.ip, vpc.account)
                 self.links.append(Link(id=f"{instance.id}~{router}", kind=LinkKind.VSWITCH, a=(instance.id, "eth"),
                                        b=(router, port.name), cloud_id=vswitch.id))

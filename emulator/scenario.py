@@ -10,7 +10,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -207,6 +208,8 @@ CODE_FIELDS: dict[str, tuple[str, ...]] = {
 class _Applier:
     """Replays the file as provider operations: top-level resources, then each step, in the tutorial's order."""
 
+    APPLY: ClassVar[dict[str, Callable[..., None]]]   # section -> its operation; set below the class
+
     def __init__(self, model: schema.ScenarioFile, source: SourceMap, cloud: ControlPlane | None = None) -> None:
         self.model = model
         self.source = source
@@ -254,80 +257,94 @@ class _Applier:
             raise
 
     def sections(self, part: schema.Sections, prefix: tuple[Any, ...]) -> None:
-        for i, pc in enumerate(part.physical_connections):
-            self.cloud.create_physical_connection(account=pc.account, pc_id=pc.id, name=pc.name,
-                                                  access_point=pc.access_point, bandwidth_mbps=pc.bandwidth_mbps,
-                                                  where=self.where(*prefix, "physical_connections", i))
-            self.log.append(f"Leased line {pc.id} ({pc.bandwidth_mbps} Mbit/s) at access point {pc.access_point}, "
-                            f"account {pc.account}")
-        for i, vpc in enumerate(part.vpcs):
-            self._vpc(vpc, prefix + ("vpcs", i))
-        for i, bgw in enumerate(part.border_gateways):
-            self.cloud.create_border_gateway(account=bgw.account, bgw_id=bgw.id, name=bgw.name, region=bgw.region,
-                                             asn=bgw.asn, route_table_id=bgw.route_table_id,
-                                             where=self.where(*prefix, "border_gateways", i))
-            self.log.append(f"Border gateway {bgw.id} ({bgw.name or 'no name'}, {bgw.region}, ASN {bgw.asn})")
-        for i, att in enumerate(part.vpc_attachments):
-            subnets = None if att.propagate == "all" else list(att.propagate)
-            created = self.cloud.attach_vpc(attachment_id=att.id, bgw_id=att.border_gateway, vpc_id=att.vpc,
-                                            subnets=subnets, where=self.where(*prefix, "vpc_attachments", i))
-            what = "all segments" if subnets is None else "subnets " + ", ".join(subnets)
-            self.log.append(f"Attach {att.vpc} to {att.border_gateway} as {att.id}, propagating {what} "
-                            f"({', '.join(map(str, created.segments))})")
-        for i, peering in enumerate(part.vpc_peerings):
-            self.cloud.create_vpc_peering(peering_id=peering.id, account=peering.account, vpc_id=peering.vpc,
-                                          peer_vpc_id=peering.peer_vpc, where=self.where(*prefix, "vpc_peerings", i))
-            self.log.append(f"VPC peering {peering.id}: {peering.vpc} <-> {peering.peer_vpc}")
-        for i, vbr in enumerate(part.vbrs):
-            self.cloud.create_vbr(account=vbr.account, vbr_id=vbr.id, name=vbr.name,
-                                  physical_connection_id=vbr.physical_connection, vlan_id=vbr.vlan_id,
-                                  local_gateway_ip=vbr.local_gateway_ip, peer_gateway_ip=vbr.peer_gateway_ip,
-                                  peering_subnet_mask=vbr.peering_subnet_mask, route_table_id=vbr.route_table_id,
-                                  where=self.where(*prefix, "vbrs", i))
-            self.log.append(f"VBR {vbr.id} ({vbr.name}) on {vbr.physical_connection}, VLAN {vbr.vlan_id}, "
-                            f"{vbr.local_gateway_ip} (VBR) / {vbr.peer_gateway_ip} (customer) "
-                            f"mask {vbr.peering_subnet_mask}")
-        for i, ri in enumerate(part.router_interfaces):
-            self.cloud.create_router_interface(
-                account=ri.account, ri_id=ri.id, router_type=RouterType(ri.router_type), router_id=ri.router_id,
-                role=Role(ri.role), spec=ri.spec, opposite_account=ri.opposite.account,
-                opposite_router_type=RouterType(ri.opposite.router_type), opposite_router_id=ri.opposite.router_id,
-                opposite_interface_id=ri.opposite.interface_id, where=self.where(*prefix, "router_interfaces", i))
-            self.log.append(f"Router interface {ri.id} on {ri.router_type} {ri.router_id} ({ri.role}, {ri.spec}), "
-                            f"peer {ri.opposite.interface_id} of account {ri.opposite.account}")
-        for i, connect in enumerate(part.connect):
-            self.cloud.connect_router_interface(account=connect.account, ri_id=connect.router_interface,
-                                                where=self.where(*prefix, "connect", i))
-            ri = self.cloud.router_interfaces[connect.router_interface]
-            self.log.append(f"Connect {ri.id} -> {ri.opposite_interface_id}: both "
-                            f"{' -> '.join(s.value for s in ri.history)}")
-        for i, ref in enumerate(part.deactivate):
-            self.cloud.deactivate_router_interface(ri_id=ref.router_interface, account=ref.account,
-                                                   where=self.where(*prefix, "deactivate", i))
-            self.log.append(f"Deactivate {ref.router_interface}")
-        for i, ref in enumerate(part.activate):
-            self.cloud.activate_router_interface(ri_id=ref.router_interface, account=ref.account,
-                                                 where=self.where(*prefix, "activate", i))
-            self.log.append(f"Activate {ref.router_interface}")
-        for i, entry in enumerate(part.route_entries):
-            self.cloud.add_route_entry(router_id=entry.router_id, destination=entry.destination_cidr,
-                                       next_hop_type=NextHopType(entry.next_hop_type), next_hop_id=entry.next_hop_id,
-                                       where=self.where(*prefix, "route_entries", i))
-            self.log.append(f"Route entry on {entry.router_id}: {entry.destination_cidr} -> "
-                            f"{entry.next_hop_type} {entry.next_hop_id}")
-        for i, propagation in enumerate(part.route_propagations):
-            self.cloud.propagate_routes(vpc_id=propagation.vpc, bgw_id=propagation.border_gateway,
-                                        ranges=list(propagation.ranges),
-                                        where=self.where(*prefix, "route_propagations", i))
-            learnt = [str(s) for s, _b, _a in self.cloud.learnt_routes(propagation.vpc)]
-            self.log.append(f"Route propagation into {propagation.vpc}'s table from {propagation.border_gateway}, "
-                            f"ranges {', '.join(map(str, propagation.ranges))}: learns {', '.join(learnt) or 'nothing'}")
-        for i, ref in enumerate(part.delete_route_entries):
-            self.cloud.delete_route_entry(router_id=ref.router_id, destination=ref.destination_cidr,
-                                          where=self.where(*prefix, "delete_route_entries", i))
-            self.log.append(f"Delete route entry {ref.destination_cidr} from {ref.router_id}")
-        if part.customer_routes:
-            self.customer_routes(part.customer_routes, prefix + ("customer_routes",))
+        """Every section of `part`, in the one order the schema declares (schema.Sections)."""
+        for section in schema.Sections.model_fields:
+            items = getattr(part, section)
+            if section == "customer_routes":
+                if items:
+                    self.customer_routes(items, prefix + (section,))
+                continue
+            for i, item in enumerate(items):
+                self.APPLY[section](self, item, prefix + (section, i))
+
+    def _physical_connection(self, pc: schema.PhysicalConnection, loc: tuple[Any, ...]) -> None:
+        self.cloud.create_physical_connection(account=pc.account, pc_id=pc.id, name=pc.name,
+                                              access_point=pc.access_point, bandwidth_mbps=pc.bandwidth_mbps,
+                                              where=self.where(*loc))
+        self.log.append(f"Leased line {pc.id} ({pc.bandwidth_mbps} Mbit/s) at access point {pc.access_point}, "
+                        f"account {pc.account}")
+
+    def _border_gateway(self, bgw: schema.BorderGateway, loc: tuple[Any, ...]) -> None:
+        self.cloud.create_border_gateway(account=bgw.account, bgw_id=bgw.id, name=bgw.name, region=bgw.region,
+                                         asn=bgw.asn, route_table_id=bgw.route_table_id, where=self.where(*loc))
+        self.log.append(f"Border gateway {bgw.id} ({bgw.name or 'no name'}, {bgw.region}, ASN {bgw.asn})")
+
+    def _vpc_attachment(self, att: schema.VpcAttachment, loc: tuple[Any, ...]) -> None:
+        subnets = None if att.propagate == "all" else list(att.propagate)
+        created = self.cloud.attach_vpc(attachment_id=att.id, bgw_id=att.border_gateway, vpc_id=att.vpc,
+                                        subnets=subnets, where=self.where(*loc))
+        what = "all segments" if subnets is None else "subnets " + ", ".join(subnets)
+        self.log.append(f"Attach {att.vpc} to {att.border_gateway} as {att.id}, propagating {what} "
+                        f"({', '.join(map(str, created.segments))})")
+
+    def _vpc_peering(self, peering: schema.VpcPeering, loc: tuple[Any, ...]) -> None:
+        self.cloud.create_vpc_peering(peering_id=peering.id, account=peering.account, vpc_id=peering.vpc,
+                                      peer_vpc_id=peering.peer_vpc, where=self.where(*loc))
+        self.log.append(f"VPC peering {peering.id}: {peering.vpc} <-> {peering.peer_vpc}")
+
+    def _vbr(self, vbr: schema.Vbr, loc: tuple[Any, ...]) -> None:
+        self.cloud.create_vbr(account=vbr.account, vbr_id=vbr.id, name=vbr.name,
+                              physical_connection_id=vbr.physical_connection, vlan_id=vbr.vlan_id,
+                              local_gateway_ip=vbr.local_gateway_ip, peer_gateway_ip=vbr.peer_gateway_ip,
+                              peering_subnet_mask=vbr.peering_subnet_mask, route_table_id=vbr.route_table_id,
+                              where=self.where(*loc))
+        self.log.append(f"VBR {vbr.id} ({vbr.name}) on {vbr.physical_connection}, VLAN {vbr.vlan_id}, "
+                        f"{vbr.local_gateway_ip} (VBR) / {vbr.peer_gateway_ip} (customer) "
+                        f"mask {vbr.peering_subnet_mask}")
+
+    def _router_interface(self, ri: schema.RouterInterface, loc: tuple[Any, ...]) -> None:
+        self.cloud.create_router_interface(
+            account=ri.account, ri_id=ri.id, router_type=RouterType(ri.router_type), router_id=ri.router_id,
+            role=Role(ri.role), spec=ri.spec, opposite_account=ri.opposite.account,
+            opposite_router_type=RouterType(ri.opposite.router_type), opposite_router_id=ri.opposite.router_id,
+            opposite_interface_id=ri.opposite.interface_id, where=self.where(*loc))
+        self.log.append(f"Router interface {ri.id} on {ri.router_type} {ri.router_id} ({ri.role}, {ri.spec}), "
+                        f"peer {ri.opposite.interface_id} of account {ri.opposite.account}")
+
+    def _connect(self, connect: schema.Connect, loc: tuple[Any, ...]) -> None:
+        self.cloud.connect_router_interface(account=connect.account, ri_id=connect.router_interface,
+                                            where=self.where(*loc))
+        ri = self.cloud.router_interfaces[connect.router_interface]
+        self.log.append(f"Connect {ri.id} -> {ri.opposite_interface_id}: both "
+                        f"{' -> '.join(s.value for s in ri.history)}")
+
+    def _deactivate(self, ref: schema.InterfaceRef, loc: tuple[Any, ...]) -> None:
+        self.cloud.deactivate_router_interface(ri_id=ref.router_interface, account=ref.account,
+                                               where=self.where(*loc))
+        self.log.append(f"Deactivate {ref.router_interface}")
+
+    def _activate(self, ref: schema.InterfaceRef, loc: tuple[Any, ...]) -> None:
+        self.cloud.activate_router_interface(ri_id=ref.router_interface, account=ref.account, where=self.where(*loc))
+        self.log.append(f"Activate {ref.router_interface}")
+
+    def _route_entry(self, entry: schema.RouteEntry, loc: tuple[Any, ...]) -> None:
+        self.cloud.add_route_entry(router_id=entry.router_id, destination=entry.destination_cidr,
+                                   next_hop_type=NextHopType(entry.next_hop_type), next_hop_id=entry.next_hop_id,
+                                   where=self.where(*loc))
+        self.log.append(f"Route entry on {entry.router_id}: {entry.destination_cidr} -> "
+                        f"{entry.next_hop_type} {entry.next_hop_id}")
+
+    def _route_propagation(self, propagation: schema.RoutePropagation, loc: tuple[Any, ...]) -> None:
+        self.cloud.propagate_routes(vpc_id=propagation.vpc, bgw_id=propagation.border_gateway,
+                                    ranges=list(propagation.ranges), where=self.where(*loc))
+        learnt = [str(s) for s, _b, _a in self.cloud.learnt_routes(propagation.vpc)]
+        self.log.append(f"Route propagation into {propagation.vpc}'s table from {propagation.border_gateway}, "
+                        f"ranges {', '.join(map(str, propagation.ranges))}: learns {', '.join(learnt) or 'nothing'}")
+
+    def _delete_route_entry(self, ref: schema.RouteEntryRef, loc: tuple[Any, ...]) -> None:
+        self.cloud.delete_route_entry(router_id=ref.router_id, destination=ref.destination_cidr,
+                                      where=self.where(*loc))
+        self.log.append(f"Delete route entry {ref.destination_cidr} from {ref.router_id}")
 
     def customer_routes(self, routes: list[schema.StaticRoute], prefix: tuple[Any, ...]) -> None:
         idc = self.model.idc
@@ -367,6 +384,17 @@ class _Applier:
                                            where=self.where(*loc, word, s, "instances", n))
 
 
+# Each section's operation (customer_routes is applied as a whole list); the order is schema.Sections'.
+_Applier.APPLY = {
+    "physical_connections": _Applier._physical_connection, "vpcs": _Applier._vpc,
+    "border_gateways": _Applier._border_gateway, "vpc_attachments": _Applier._vpc_attachment,
+    "vpc_peerings": _Applier._vpc_peering, "vbrs": _Applier._vbr, "router_interfaces": _Applier._router_interface,
+    "connect": _Applier._connect, "deactivate": _Applier._deactivate, "activate": _Applier._activate,
+    "route_entries": _Applier._route_entry, "route_propagations": _Applier._route_propagation,
+    "delete_route_entries": _Applier._delete_route_entry,
+}
+
+
 def apply(model: schema.ScenarioFile, source: SourceMap, path: Path, until_step: int | None = None) -> Scenario:
     total = len(model.steps)
     if until_step is not None and not 0 <= until_step <= total:
@@ -396,11 +424,16 @@ def _host_ids(cloud: ControlPlane) -> list[str]:
     return ids
 
 
+def host_hint(host: str, hosts: Sequence[str]) -> str:
+    """The fix for a host name that is not in the scenario: the closest one, or the list."""
+    close = difflib.get_close_matches(host, hosts, n=1)
+    return f"did you mean {close[0]}?" if close else f"hosts are: {', '.join(hosts)}"
+
+
 def _check_hosts(hosts: list[str], src: str, dst: str, source: SourceMap, loc: tuple[Any, ...]) -> None:
     for key, host in (("from", src), ("to", dst)):
         if host not in hosts:
-            close = difflib.get_close_matches(host, hosts, n=1)
-            hint = f"did you mean {close[0]}?" if close else f"hosts are: {', '.join(hosts)}"
+            hint = host_hint(host, hosts)
             raise ScenarioError(f"{_dotted(loc + (key,))}: {host} is not an IDC server or an instance",
                                 where=source.where(loc + (key,)), fix=hint)
     if src == dst:

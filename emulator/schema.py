@@ -255,13 +255,16 @@ class RouteEntryRef(Strict):
 
 
 class Sections(Strict):
-    """What the top level and every step may hold, applied in this order."""
+    """What the top level and every step may hold, applied in this order: the one place the order is written.
+
+    The loader (scenario.py) walks these fields in declaration order; docs/scenario-reference.md lists them in
+    the same order (a unit test compares the two).
+    """
 
     physical_connections: list[PhysicalConnection] = Field(default_factory=list, max_length=8)
     vpcs: list[Vpc] = Field(default_factory=list, max_length=250)
     border_gateways: list[BorderGateway] = Field(default_factory=list, max_length=8)
     vpc_attachments: list[VpcAttachment] = Field(default_factory=list, max_length=250)
-    route_propagations: list[RoutePropagation] = Field(default_factory=list, max_length=250)
     vpc_peerings: list[VpcPeering] = Field(default_factory=list, max_length=64)
     vbrs: list[Vbr] = Field(default_factory=list, max_length=16)
     router_interfaces: list[RouterInterface] = Field(default_factory=list, max_length=128)
@@ -269,6 +272,7 @@ class Sections(Strict):
     deactivate: list[InterfaceRef] = Field(default_factory=list, max_length=64)
     activate: list[InterfaceRef] = Field(default_factory=list, max_length=64)
     route_entries: list[RouteEntry] = Field(default_factory=list, max_length=1024)
+    route_propagations: list[RoutePropagation] = Field(default_factory=list, max_length=250)
     delete_route_entries: list[RouteEntryRef] = Field(default_factory=list, max_length=1024)
     customer_routes: list[StaticRoute] = Field(default_factory=list, max_length=64,
                                                description="`ip route DEST NEXT_HOP` on the IDC's access device")

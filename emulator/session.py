@@ -7,7 +7,6 @@ and the reports render these values without depending on the orchestrator
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 
 from emulator.capabilities import Environment
@@ -17,7 +16,7 @@ from emulator.plan import Plan, make_plan
 from emulator.routing.model import Network
 from emulator.routing.reachability import PairResult, evaluate, expected_matrix
 from emulator.routing.topology import build_network
-from emulator.scenario import Scenario
+from emulator.scenario import Scenario, host_hint
 
 
 @dataclass
@@ -41,9 +40,8 @@ def explain_pair(prepared: Prepared, src: str, dst: str) -> PairResult:
     hosts = prepared.network.hosts
     for host in (src, dst):
         if host not in hosts:
-            close = difflib.get_close_matches(host, hosts, n=1)
             raise ScenarioError(f"{host} is not an IDC server or an instance of {prepared.scenario.name}",
-                                fix=f"did you mean {close[0]}?" if close else "hosts are: " + ", ".join(hosts))
+                                fix=host_hint(host, hosts))
     return evaluate(prepared.network, src, dst)
 
 

@@ -16,8 +16,6 @@ from emulator.cloud.resources import BorderGateway, RoutePropagation, RouteTable
 from emulator.errors import CloudError
 
 BORDER_GATEWAY_ASN = 65000
-PRIORITY_STATIC = 100
-PRIORITY_PROPAGATED = 120
 
 
 class BorderGatewayOperations:

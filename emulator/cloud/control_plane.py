@@ -500,8 +500,7 @@ class ControlPlane(BorderGatewayOperations):
                                      fix="route only destinations that are not inside a vSwitch", where=where)
         self._check_next_hop(router_id, next_hop_type, next_hop_id, where)
         self._check_overlap(router_id, table, destination, next_hop_type, next_hop_id, where)
-        entry = RouteEntry(destination=destination, next_hop_type=next_hop_type, next_hop_id=next_hop_id,
-                           where=where)
+        entry = RouteEntry(destination=destination, next_hop_type=next_hop_type, next_hop_id=next_hop_id)
         table.entries.append(entry)
         return entry
 

@@ -49,7 +49,6 @@ class RouteEntry:
     destination: IPv4Network
     next_hop_type: NextHopType
     next_hop_id: str
-    where: str = ""
 
 
 @dataclass

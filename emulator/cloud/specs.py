@@ -21,7 +21,3 @@ SPEC_BANDWIDTH_MBPS: dict[str, int] = {
 # The accepting side has no specification of its own: it carries the initiator's.
 RECEIVER_SPEC = "Negative"
 
-
-def bandwidth_of(spec: str) -> int:
-    """Bandwidth in Mbit/s of a specification name (KeyError if unknown)."""
-    return SPEC_BANDWIDTH_MBPS[spec]

@@ -28,6 +28,7 @@ def build(outcome: RunOutcome) -> dict[str, Any]:
                                    "routes": route_table_rows(prepared.network, node.id)}
                          for node in prepared.network.nodes.values() if node.kind is NodeKind.CLOUD_ROUTER},
         "checks": [check.to_json() for check in outcome.checks],
+        "controller_restarts": [restart.to_json() for restart in outcome.controller_restarts],
         "timings_s": {k: round(v, 3) for k, v in outcome.timings.items()},
         "cleanup": outcome.cleanup,
     }

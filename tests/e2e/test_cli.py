@@ -45,7 +45,27 @@ def test_run_writes_the_json_report_and_exits_zero(tmp_path):
         else:
             assert check["protocol"] == "tcp" and check["configured_mbps"] == 100
             assert isinstance(check["measured_mbps"], float)
+    _matches_the_documented_format(report)
     assert cleanup.leftovers().empty()
+
+
+def _matches_the_documented_format(report: dict) -> None:
+    """docs/report-format.md's example holds exactly the fields a real report has, at every level shown."""
+    text = (ROOT / "docs" / "report-format.md").read_text()
+    documented = json.loads(text.split("```json\n", 1)[1].split("```", 1)[0])
+    assert set(documented) == set(report)
+    assert set(documented["environment"]) == set(report["environment"])
+    assert set(documented["nodes"][0]) == set(report["nodes"][0])
+    [(_router, table)] = list(documented["route_tables"].items())[:1]
+    real_table = report["route_tables"]["vbr-12345678"]
+    assert set(table) == set(real_table) and set(table["routes"][0]) == set(real_table["routes"][0])
+    for example in documented["checks"]:
+        real = next(c for c in report["checks"] if c["kind"] == example["kind"]
+                    and ("explanation" in c) == ("explanation" in example))
+        assert set(example) == set(real), example["kind"]
+        if "explanation" in example:
+            assert set(example["explanation"]) == set(real["explanation"])
+    assert set(documented["timings_s"]) == set(report["timings_s"])
 
 
 def test_a_wrong_expectation_fails_the_run_with_exit_one(tmp_path):

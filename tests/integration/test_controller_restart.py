@@ -1,13 +1,16 @@
 """A controller killed mid-run: noticed, replaced, reported; transit traffic never notices; a lost one stops the run."""
 
+import json
 import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
 from emulator import runner, scenario, session
+from emulator.report import json_report
 from emulator.runtime import cleanup
 from emulator.runtime.controller_process import ControllerLost
 
@@ -78,6 +81,11 @@ def test_restart_is_in_the_run_report():
     assert outcome.passed, [c.to_json() for c in outcome.checks if not c.passed]
     assert len(outcome.controller_restarts) == 1
     assert any("the controller died" in note for note in outcome.notes)
+    report = json_report.build(outcome)
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "report-format.md").read_text()
+    documented = json.loads(doc.split("```json\n", 1)[1].split("```", 1)[0])["controller_restarts"][0]
+    assert set(report["controller_restarts"][0]) == set(documented)
+    assert any("the controller died" in note for note in report["notes"])
 
 
 class _Reentered:

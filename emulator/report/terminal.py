@@ -7,7 +7,7 @@ from rich.table import Table
 
 from emulator.checks.results import CheckResult, PingDetail, TracerouteDetail
 from emulator.plan import Plan
-from emulator.routing.model import Network, NodeKind, RouteKind, best_route
+from emulator.routing.model import Network, NodeKind, RouteKind
 from emulator.routing.reachability import PairResult, Verdict
 from emulator.routing.topology import INTERCONNECT_POOL
 from emulator.session import Prepared, RunOutcome
@@ -154,7 +154,7 @@ def _path_table(network: Network, verdict: Verdict, title: str) -> Table:
     destination = verdict.dst
     for index, hop in enumerate(verdict.hops):
         node = network.nodes[hop.node]
-        route = best_route(node.routes, destination) if not node.owns(destination) else None
+        route = node.best_route(destination) if not node.owns(destination) else None
         used = f"{route.prefix} -> {route.target or route.port}" if route else ("destination" if node.owns(
             destination) else "-")
         if node.kind is NodeKind.CLOUD_ROUTER and route is not None:

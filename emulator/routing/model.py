@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 
@@ -85,10 +86,45 @@ class Node:
     vlan_pairs: tuple[tuple[str, str, int], ...] = ()  # access point: (customer port, trunk port, VLAN)
 
     def port(self, name: str) -> Port:
-        return next(p for p in self.ports if p.name == name)
+        return self._ports_by_name[name]
 
     def owns(self, ip: IPv4Address) -> bool:
-        return any(p.address is not None and p.address.ip == ip for p in self.ports)
+        return ip in self._addresses
+
+    def best_route(self, destination: IPv4Address) -> Route | None:
+        """best_route(self.routes, destination), through an index: a walk asks this once per hop and pair."""
+        for table in self._route_index:
+            for prefixlen in sorted(table, reverse=True):
+                found = table[prefixlen].get(int(destination) >> (32 - prefixlen) if prefixlen else 0)
+                if found is not None:
+                    return found
+        return None
+
+    # Indexes of the frozen value, built on first use (a 250-VPC scenario walks 62,250 pairs).
+
+    @cached_property
+    def _ports_by_name(self) -> dict[str, Port]:
+        ports: dict[str, Port] = {}
+        for port in self.ports:
+            ports.setdefault(port.name, port)
+        return ports
+
+    @cached_property
+    def _addresses(self) -> frozenset[IPv4Address]:
+        return frozenset(p.address.ip for p in self.ports if p.address is not None)
+
+    @cached_property
+    def _route_index(self) -> tuple[dict[int, dict[int, Route]], ...]:
+        """(local routes, the others): prefix length -> network bits -> the preferred route, as best_route picks."""
+        index: tuple[dict[int, dict[int, Route]], ...] = ({}, {})
+        for route in self.routes:
+            length = route.prefix.prefixlen
+            key = int(route.prefix.network_address) >> (32 - length) if length else 0
+            same_prefix = index[0 if route.local else 1].setdefault(length, {})
+            current = same_prefix.get(key)
+            if current is None or route.priority < current.priority:   # on a tie the first stays, as in min()
+                same_prefix[key] = route
+        return index
 
 
 @dataclass(frozen=True)
@@ -118,7 +154,16 @@ class Network:
     blocks: tuple[tuple[IPv4Network, str], ...] = ()   # (VPC or IDC CIDR, its ID): for suggested routes
 
     def links_at(self, node: str, port: str) -> list[Link]:
-        return [link for link in self.links if link.other_end(node, port) is not None]
+        return self._links_by_end.get((node, port), [])
+
+    @cached_property
+    def _links_by_end(self) -> dict[tuple[str, str], list[Link]]:
+        ends: dict[tuple[str, str], list[Link]] = {}
+        for link in self.links:
+            ends.setdefault(link.a, []).append(link)
+            if link.b != link.a:
+                ends.setdefault(link.b, []).append(link)
+        return ends
 
     def address_of(self, host: str) -> IPv4Address:
         node = self.nodes[host]

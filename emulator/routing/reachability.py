@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 
-from emulator.routing.model import Link, LinkKind, Network, Node, NodeKind, Route, best_route
+from emulator.routing.model import Link, LinkKind, Network, Node, NodeKind, Route
 
 MAX_HOPS = 32
 
@@ -102,7 +102,7 @@ def trace(network: Network, src: str, dst_ip: IPv4Address) -> Verdict:
             return fail("LOOP", f"the packet to {dst_ip} comes back to {current}: the routes form a loop",
                         f"check the route entries for {dst_ip} on the routers of this path")
         seen.add(current)
-        route = best_route(node.routes, dst_ip)
+        route = node.best_route(dst_ip)
         problem = _route_problem(network, node, ingress, route, dst_ip, hops)
         if problem is not None:
             return fail(*problem)
@@ -175,7 +175,7 @@ def _delivers(network: Network, node_id: str, in_port: str, dst_ip: IPv4Address)
         return True
     if node.kind is NodeKind.HOST:
         return False
-    route = best_route(node.routes, dst_ip)
+    route = node.best_route(dst_ip)
     if route is None or not route.usable or route.port is None or route.port == in_port:
         return False
     return route.local or node.port(in_port).transit    # peering delivers only to the VPC itself

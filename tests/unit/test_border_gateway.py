@@ -3,6 +3,8 @@
 from ipaddress import IPv4Address, IPv4Network
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from emulator import scenario
 from emulator.cloud.control_plane import ControlPlane
@@ -228,3 +230,13 @@ def test_the_fix_never_suggests_routing_through_a_peering():
     result = evaluate(build_network(loaded.cloud), "i-a", "i-c")
     assert result.explanation.code == "NO_ROUTE"
     assert "pcx-ab" not in result.explanation.fix and "connect vpc-a with vpc-c" in result.explanation.fix
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sets(st.tuples(st.integers(0, 2**32 - 1), st.integers(8, 32)), max_size=10))
+def test_the_overlap_sweep_agrees_with_comparing_every_pair(specs):
+    from emulator.cloud.border_gateway import _any_overlap
+
+    segments = {IPv4Network((address, length), strict=False) for address, length in specs}
+    pairwise = any(a != b and a.overlaps(b) for a in segments for b in segments)
+    assert _any_overlap(segments) == pairwise

@@ -1,9 +1,12 @@
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Network
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from emulator import scenario
 from emulator.cloud.resources import RIStatus
+from emulator.routing.model import Node, NodeKind, Route, RouteKind, best_route
 from emulator.routing.reachability import bottleneck_mbps, evaluate, expected_hops, expected_matrix, trace
 from emulator.routing.topology import build_network
 
@@ -80,3 +83,17 @@ def test_a_leased_line_that_is_down(loaded):
     result = evaluate(build_network(loaded.cloud), "i-vpcb-1", "idc-server-1")
     assert result.explanation.code == "INTERFACE_NOT_ACTIVE" and result.explanation.hop == "vbr-12345678"
     assert "leased line" in result.explanation.message and "pc-AAA" in result.explanation.fix
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 32), st.sampled_from([0, 100, 120])),
+                max_size=12),
+       st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=8))
+def test_the_route_index_picks_what_best_route_picks(specs, destinations):
+    """Node.best_route (an index, for large scenarios) agrees with best_route (the rule as written), ties included."""
+    routes = tuple(Route(prefix=IPv4Network((address, length), strict=False), port=f"p{i}", next_hop=None,
+                         kind=RouteKind.LOCAL if priority == 0 else RouteKind.CUSTOM, priority=priority)
+                   for i, (address, length, priority) in enumerate(specs))
+    node = Node(id="r", kind=NodeKind.CLOUD_ROUTER, role="VRouter", label="r", routes=routes)
+    for destination in map(IPv4Address, destinations + [int(r.prefix.network_address) for r in routes]):
+        assert node.best_route(destination) is best_route(routes, destination)

@@ -88,53 +88,69 @@ def access_point_flows(node: PlanNode) -> list[Flow]:
     return flows
 
 
+def route_tables(node: PlanNode) -> dict[str, int]:
+    """Transit group -> its route table. Ports without a group, and replies injected by the controller, use
+    ROUTE_TABLE; each group (Express Connect: router interfaces, leased lines) gets a table of its own whose routes
+    never lead out by a port of the same group."""
+    groups = sorted({intf.transit_group for intf in node.interfaces if intf.transit_group})
+    return {"": ROUTE_TABLE, **{group: ROUTE_TABLE + 1 + index for index, group in enumerate(groups)}}
+
+
 def router_flows(node: PlanNode) -> list[Flow]:
+    tables = route_tables(node)
     flows: list[Flow] = []
     for intf in node.interfaces:
+        table = tables[intf.transit_group]
         if intf.vlan is not None:
             flows.append(Flow(CLASSIFY_TABLE, PRIO_CLASSIFY,
                               _match(in_port=intf.port_no, vlan_vid=OFPVID_PRESENT | intf.vlan),
-                              (("pop_vlan",),), goto=ROUTE_TABLE))
+                              (("pop_vlan",),), goto=table))
         else:
             flows.append(Flow(CLASSIFY_TABLE, PRIO_CLASSIFY, _match(in_port=intf.port_no, vlan_vid=OFPVID_NONE),
-                              goto=ROUTE_TABLE))
+                              goto=table))
     flows.append(Flow(CLASSIFY_TABLE, PRIO_CLASSIFY, _match(in_port=OFPP_CONTROLLER), goto=ROUTE_TABLE))
+    for group, table in tables.items():
+        flows += _route_table(node, table, group)
+    return flows
 
+
+def _route_table(node: PlanNode, table: int, group: str) -> list[Flow]:
+    """The routing table for packets that entered by a port of `group` ("" : no group)."""
+    flows: list[Flow] = []
     router_ips: set[str] = set()
     for intf in node.interfaces:
         if intf.address is None:
             continue
         ip = str(IPv4Interface(intf.address).ip)
         router_ips.add(ip)
-        flows.append(Flow(ROUTE_TABLE, PRIO_ARP_FOR_ROUTER,
-                          _match(in_port=intf.port_no, eth_type=ETH_TYPE_ARP, arp_op=ARP_REQUEST, arp_tpa=ip),
-                          (("controller",),)))
+        if intf.transit_group == group:
+            flows.append(Flow(table, PRIO_ARP_FOR_ROUTER,
+                              _match(in_port=intf.port_no, eth_type=ETH_TYPE_ARP, arp_op=ARP_REQUEST, arp_tpa=ip),
+                              (("controller",),)))
     for ip in sorted(router_ips):
-        flows.append(Flow(ROUTE_TABLE, PRIO_IP_FOR_ROUTER, _match(eth_type=ETH_TYPE_IP, ipv4_dst=ip),
-                          (("controller",),)))
+        flows.append(Flow(table, PRIO_IP_FOR_ROUTER, _match(eth_type=ETH_TYPE_IP, ipv4_dst=ip), (("controller",),)))
     for ttl in (0, 1):
-        flows.append(Flow(ROUTE_TABLE, PRIO_TTL_EXPIRED, _match(eth_type=ETH_TYPE_IP, nw_ttl=ttl),
-                          (("controller",),)))
+        flows.append(Flow(table, PRIO_TTL_EXPIRED, _match(eth_type=ETH_TYPE_IP, nw_ttl=ttl), (("controller",),)))
 
     for intf in node.interfaces:
-        if not intf.transit:
-            flows.append(Flow(ROUTE_TABLE, PRIO_NO_TRANSIT, _match(in_port=intf.port_no, eth_type=ETH_TYPE_IP), ()))
+        if not intf.transit and intf.transit_group == group:
+            flows.append(Flow(table, PRIO_NO_TRANSIT, _match(in_port=intf.port_no, eth_type=ETH_TYPE_IP), ()))
 
     by_port = {intf.port_no: intf for intf in node.interfaces}
     for entry in node.forwarding:
         prefix = IPv4Network(entry.prefix)
         match = _match(eth_type=ETH_TYPE_IP, ipv4_dst=(str(prefix.network_address), str(prefix.netmask)))
         priority = (LOCAL_ROUTE_BASE if entry.local else ROUTE_BASE) + prefix.prefixlen
-        if entry.port_no is None or entry.dst_mac is None:
-            flows.append(Flow(ROUTE_TABLE, priority, match, ()))     # drop: local without host, inactive, ...
+        out = by_port.get(entry.port_no) if entry.port_no is not None else None
+        if out is None or entry.dst_mac is None or (group and out.transit_group == group):
+            flows.append(Flow(table, priority, match, ()))     # drop: local without host, inactive, not transitive
             continue
-        out = by_port[entry.port_no]
         actions: list[Action] = [("dec_ttl",), ("set_field", "eth_src", out.mac),
                                  ("set_field", "eth_dst", entry.dst_mac)]
         if out.vlan is not None:
             actions += [("push_vlan", ETH_TYPE_8021Q), ("set_field", "vlan_vid", OFPVID_PRESENT | out.vlan)]
         actions.append(("output", entry.port_no))
-        flows.append(Flow(ROUTE_TABLE, priority, match, tuple(actions)))
+        flows.append(Flow(table, priority, match, tuple(actions)))
     return flows
 
 

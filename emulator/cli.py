@@ -114,6 +114,10 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         terminal.show_plan(console, prepared)
         return EXIT_OK
     if args.verb == "explain":
+        for text in (args.src, args.dst):
+            note = session.resolve_host(prepared, text)[1]
+            if note:
+                console.print(f"[dim]{note}[/dim]")
         result = session.explain_pair(prepared, args.src, args.dst)
         terminal.show_explanation(console, prepared.network, result)
         return EXIT_OK if result.reachable else EXIT_CHECKS_FAILED

@@ -34,6 +34,7 @@ class PlanInterface:
     address: str | None = None
     vlan: int | None = None
     transit: bool = True      # False for VPC peering: what enters here is only delivered locally
+    transit_group: str = ""   # Express Connect: never forwarded to another port of the same group
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def make_plan(network: Network, scenario: str, generation: int = 1) -> Plan:
                 port_no = len(interfaces[node_id]) + 1
                 intf = PlanInterface(name=f"{names[node_id]}-eth{port_no}", port_no=port_no, mac=mac_for(index, port_no),
                                      logical=port.name, address=str(port.address) if port.address else None,
-                                     vlan=port.vlan, transit=port.transit)
+                                     vlan=port.vlan, transit=port.transit, transit_group=port.transit_group)
                 if len(intf.name) > LINUX_NAME_MAX:
                     raise EmulatorError(f"interface name {intf.name} is longer than {LINUX_NAME_MAX} characters",
                                         fix="the scenario has too many nodes of one kind")

@@ -120,6 +120,12 @@ def _first_error(exc: ValidationError, source: SourceMap) -> ScenarioError:
     if first["type"] == "missing":
         return ScenarioError(f"{dotted} is required but missing{extra}", where=source.where(loc[:-1]),
                              fix=f"add '{loc[-1]}:' there")
+    if first["type"] in ("int_type", "bool_type"):    # strict: the console takes a number or a switch
+        wanted = "a whole number such as 1000" if first["type"] == "int_type" else "true or false"
+        given = first["input"]
+        shown = "true" if given is True else "false" if given is False else repr(given)[:40]
+        return ScenarioError(f"{dotted}: {shown} is not {wanted}{extra}", where=source.where(loc),
+                             fix=f"write {wanted}, unquoted")
     message = str(first["msg"]).removeprefix("Value error, ")
     return ScenarioError(f"{dotted}: {message}{extra}", where=source.where(loc),
                          fix="see docs/scenario-reference.md for this field's format")
@@ -165,6 +171,9 @@ CODE_FIELDS: dict[str, tuple[str, ...]] = {
     "InvalidCidrBlock.Malformed": ("cidr",),
     "InvalidCidrBlock.NotInVpc": ("cidr",),
     "InvalidCidrBlock.NotInIdc": ("cidr",),
+    "InvalidCidrBlock.Reserved": ("cidr",),
+    "InvalidDestinationCidrBlock.Reserved": ("destination_cidr", "destination"),
+    "InvalidIpAddress.Conflict": ("peer_gateway_ip",),
     "InvalidCidrBlock.Overlapped": ("cidr", "destination_cidr"),
     "InvalidCIDRBlock.Duplicate": ("destination_cidr", "destination"),
     "InvalidDestinationCidrBlock.InVpc": ("destination_cidr",),
@@ -425,9 +434,10 @@ def _host_ids(cloud: ControlPlane) -> list[str]:
 
 
 def host_hint(host: str, hosts: Sequence[str]) -> str:
-    """The fix for a host name that is not in the scenario: the closest one, or the list."""
-    close = difflib.get_close_matches(host, hosts, n=1)
-    return f"did you mean {close[0]}?" if close else f"hosts are: {', '.join(hosts)}"
+    """The fix for a host name that is not in the scenario: the closest one (whatever the case), or the list."""
+    by_lower = {name.lower(): name for name in hosts}
+    close = difflib.get_close_matches(host.lower(), list(by_lower), n=1)
+    return f"did you mean {by_lower[close[0]]}?" if close else f"hosts are: {', '.join(hosts)}"
 
 
 def _check_hosts(hosts: list[str], src: str, dst: str, source: SourceMap, loc: tuple[Any, ...]) -> None:

@@ -121,7 +121,7 @@ class PhysicalConnection(Strict):
     account: AccountId
     name: Text = ""
     access_point: Text
-    bandwidth_mbps: int = Field(ge=1, le=100_000)
+    bandwidth_mbps: int = Field(strict=True, ge=1, le=100_000)
 
 
 class Instance(Strict):
@@ -154,7 +154,7 @@ class BorderGateway(Strict):
     account: AccountId
     name: Text = ""
     region: Text
-    asn: int = Field(default=65000, ge=0, le=2**32)
+    asn: int = Field(default=65000, strict=True, ge=0, le=2**32)
     route_table_id: CloudId
 
 
@@ -184,7 +184,7 @@ class Vbr(Strict):
     account: AccountId
     name: Text = ""
     physical_connection: CloudId
-    vlan_id: int = Field(ge=-(2**31), le=2**31)
+    vlan_id: int = Field(strict=True, ge=-(2**31), le=2**31)
     local_gateway_ip: IPv4
     peer_gateway_ip: IPv4
     peering_subnet_mask: Text
@@ -223,7 +223,7 @@ class RouteEntry(Strict):
 class Expectation(Strict):
     src: CloudId = Field(alias="from")
     dst: CloudId = Field(alias="to")
-    reachable: bool
+    reachable: bool = Field(strict=True)
 
 
 class Probe(Strict):
@@ -235,8 +235,8 @@ class Throughput(Strict):
     src: CloudId = Field(alias="from")
     dst: CloudId = Field(alias="to")
     protocol: Literal["tcp"] = "tcp"
-    duration_s: int = Field(default=3, ge=1, le=60)
-    both_directions: bool = True
+    duration_s: int = Field(default=3, strict=True, ge=1, le=60)
+    both_directions: bool = Field(default=True, strict=True)
 
 
 class Checks(Strict):

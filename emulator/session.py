@@ -8,6 +8,7 @@ and the reports render these values without depending on the orchestrator
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from ipaddress import IPv4Address
 
 from emulator.capabilities import Environment
 from emulator.checks.results import CheckResult
@@ -35,13 +36,48 @@ def prepare(scenario: Scenario, generation: int = 1) -> Prepared:
     return Prepared(scenario, network, plan, expected_matrix(network))
 
 
-def explain_pair(prepared: Prepared, src: str, dst: str) -> PairResult:
-    """The reachability of two hosts of the scenario, named by their cloud IDs (explain, the lab)."""
+def resolve_host(prepared: Prepared, name_or_address: str) -> tuple[str, str]:
+    """A host of the scenario by its cloud ID or by its address: (host ID, a note saying how it was found)."""
     hosts = prepared.network.hosts
-    for host in (src, dst):
-        if host not in hosts:
-            raise ScenarioError(f"{host} is not an IDC server or an instance of {prepared.scenario.name}",
-                                fix=host_hint(host, hosts))
+    if name_or_address in hosts:
+        return name_or_address, ""
+    try:
+        address = IPv4Address(name_or_address)
+    except ValueError:
+        raise ScenarioError(f"{name_or_address[:80]} is not an IDC server or an instance of {prepared.scenario.name}",
+                            fix=host_hint(name_or_address, hosts)) from None
+    owner = next((host for host in hosts if prepared.network.address_of(host) == address), None)
+    if owner is not None:
+        return owner, f"{address} is {owner}"
+    raise ScenarioError(f"no host of {prepared.scenario.name} has the address {address}: "
+                        f"{_where_address_falls(prepared.scenario, address)}",
+                        fix="give a host's ID or address: " + ", ".join(
+                            f"{host} ({prepared.network.address_of(host)})" for host in hosts))
+
+
+def _where_address_falls(scenario: Scenario, address: IPv4Address) -> str:
+    cloud = scenario.cloud
+    for vpc in cloud.vpcs.values():
+        for vswitch in vpc.vswitches.values():
+            if address in vswitch.cidr:
+                return f"it is in {vswitch.id} ({vswitch.cidr}) of {vpc.id}, where no instance has it"
+        if address in vpc.cidr:
+            return f"it is in {vpc.id} ({vpc.cidr}), outside its {cloud.provider.SUBNETS_KEY}"
+    for idc in cloud.idcs.values():
+        for subnet in idc.subnets:
+            if address in subnet.cidr:
+                return f"it is in the IDC subnet {subnet.cidr} of {idc.id}, where no server has it"
+        if address in idc.cidr:
+            return f"it is in the IDC's range {idc.cidr}, outside its subnets"
+    return "it is in no VPC, vSwitch or IDC subnet of this scenario"
+
+
+def explain_pair(prepared: Prepared, src: str, dst: str) -> PairResult:
+    """The reachability of two hosts of the scenario, named by their cloud IDs or addresses (explain, the lab)."""
+    src, _ = resolve_host(prepared, src)
+    dst, _ = resolve_host(prepared, dst)
+    if src == dst:
+        raise ScenarioError(f"from and to are the same host ({src})", fix="name two different hosts")
     return evaluate(prepared.network, src, dst)
 
 

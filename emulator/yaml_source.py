@@ -64,6 +64,7 @@ def parse_yaml(text: str, shown: str) -> tuple[Any, SourceMap]:
     """Parse YAML text; `shown` is the file name used in messages."""
     source = SourceMap(shown)
     try:
+        _refuse_deep_nesting(text, shown)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -80,6 +81,23 @@ def parse_yaml(text: str, shown: str) -> tuple[Any, SourceMap]:
 
 _MAX_DEPTH = 50
 _MAX_NODES = 100_000  # aliases can expand a small file into a huge tree
+
+
+def _refuse_deep_nesting(text: str, shown: str) -> None:
+    """PyYAML's composer recurses once per level (RecursionError at a few hundred `[`); its parser does not.
+
+    So the parser's events are counted first, and a document deeper than _MAX_DEPTH is refused at the line
+    where it gets too deep, before the composer sees it.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > _MAX_DEPTH:
+                raise ScenarioError("the document is nested too deeply", where=f"{shown}:{event.start_mark.line + 1}",
+                                    fix="scenario files are at most a few levels deep")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def _convert(node: yaml.Node, loc: Location, source: SourceMap, depth: int) -> Any:
@@ -127,5 +145,10 @@ def _scalar(node: yaml.Node, source: SourceMap) -> Any:
         raise ScenarioError(f"cannot read this value: {exc}",
                             where=f"{source.path}:{node.start_mark.line + 1}",
                             fix="quote the value") from None
+    except (ValueError, OverflowError):   # Python refuses integers of more than 4300 digits
+        shown = str(getattr(node, "value", ""))
+        raise ScenarioError(f"the number {shown[:20]}{'...' if len(shown) > 20 else ''} ({len(shown)} characters) "
+                            f"is too large for any field", where=f"{source.path}:{node.start_mark.line + 1}",
+                            fix="write the value the field expects (see docs/scenario-reference.md)") from None
     finally:
         constructor.dispose()

@@ -25,9 +25,33 @@ from emulator.errors import CloudError
 # the provider's naming pattern.
 MAX_ROUTER_INTERFACES_PER_ROUTER = 5
 MAX_VPCS_PER_LEASED_LINE = 5
-MAX_CUSTOM_ROUTE_ENTRIES = 48
+# Custom route entries per route table. A VRouter's table: 200 (CreateRouteEntry's API reference, "a route table
+# can contain up to 200 custom route entries"); a VBR's table: 48 (the Express Connect limits of the era of the
+# tutorial; current documents do not list a VBR figure). See docs/scenario-reference.md.
+MAX_ROUTE_ENTRIES_VROUTER = 200
+MAX_ROUTE_ENTRIES_VBR = 48
 VLAN_RANGE = range(0, 3000)
 PROVIDER_RESERVED = IPv4Network("100.64.0.0/10")   # route entries may not point into it
+# Blocks no VPC, IDC or route may use. CreateVpc refuses 100.64.0.0/10, 224.0.0.0/4, 127.0.0.0/8, 169.254.0.0/16
+# and blocks starting with 0 (its API reference); 240.0.0.0/4 (class E, and the broadcast address) routes nowhere.
+RESERVED_BLOCKS: dict[IPv4Network, str] = {
+    IPv4Network("0.0.0.0/8"): "'this network' (a block may not start with 0)",
+    PROVIDER_RESERVED: "kept by the provider for its own links",
+    IPv4Network("127.0.0.0/8"): "loopback",
+    IPv4Network("169.254.0.0/16"): "link-local",
+    IPv4Network("224.0.0.0/4"): "multicast",
+    IPv4Network("240.0.0.0/4"): "reserved (class E) and broadcast",
+}
+
+
+def reserved_container(block: IPv4Network) -> tuple[IPv4Network, str] | None:
+    """The reserved block `block` lies inside (a route there reaches nothing), with why; None if none."""
+    return next(((reserved, why) for reserved, why in RESERVED_BLOCKS.items() if block.subnet_of(reserved)), None)
+
+
+def reserved_overlap(block: IPv4Network) -> tuple[IPv4Network, str] | None:
+    """The reserved block `block` overlaps, with why it is reserved; None if it is clear of all."""
+    return next(((reserved, why) for reserved, why in RESERVED_BLOCKS.items() if block.overlaps(reserved)), None)
 
 
 
@@ -112,6 +136,11 @@ class ControlPlane(BorderGatewayOperations):
                              f"VPC CIDR {cidr} must have a prefix length between /8 and /28",
                              fix="use a block such as 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 or a subnet of one",
                              where=where)
+        reserved = reserved_overlap(cidr)
+        if reserved is not None:
+            raise CloudError("InvalidCidrBlock.Reserved",
+                             f"VPC CIDR {cidr} overlaps {reserved[0]} ({reserved[1]}), which CreateVpc refuses",
+                             fix="use 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or a subnet of one", where=where)
         self._claim_id(vpc_id, "VPC", where)
         self._claim_id(vrouter_id, "VRouter", where)
         self._claim_id(route_table_id, "route table", where)
@@ -183,6 +212,11 @@ class ControlPlane(BorderGatewayOperations):
                    where: str = "") -> Idc:
         self._claim_id(idc_id, "IDC", where)
         self._claim_id(device_id, "access device", where)
+        reserved = reserved_overlap(cidr)
+        if reserved is not None:
+            raise CloudError("InvalidCidrBlock.Reserved",
+                             f"the IDC's range {cidr} overlaps {reserved[0]} ({reserved[1]}): the cloud cannot route "
+                             f"to it", fix="use the IDC's private range, e.g. 172.16.0.0/12", where=where)
         idc = Idc(id=idc_id, name=name, cidr=cidr, device_id=device_id)
         self.idcs[idc_id] = idc
         return idc
@@ -194,6 +228,12 @@ class ControlPlane(BorderGatewayOperations):
             raise CloudError("InvalidCidrBlock.NotInIdc", f"IDC subnet {cidr} is not inside the IDC's {idc.cidr}",
                              fix=f"choose a block inside {idc.cidr}", where=where)
         _require_host_address(gateway, cidr, "the subnet gateway", where)
+        for other in idc.subnets:
+            if other.cidr.overlaps(cidr):
+                raise CloudError("InvalidCidrBlock.Overlapped",
+                                 f"IDC subnet {cidr} overlaps the IDC's subnet {other.cidr}: the access device would "
+                                 f"have two connected routes for the same addresses",
+                                 fix=f"give each LAN its own block inside {idc.cidr}", where=where)
         subnet = IdcSubnet(cidr=cidr, gateway=IPv4Interface(f"{gateway}/{cidr.prefixlen}"))
         idc.subnets.append(subnet)
         return subnet
@@ -221,6 +261,11 @@ class ControlPlane(BorderGatewayOperations):
                              f"next hop {next_hop} is on none of the access device's links "
                              f"({', '.join(map(str, connected))})",
                              fix=f"use the VBR's side of the leased line as next hop ({gateways})", where=where)
+        inside = reserved_container(destination)
+        if inside is not None:
+            raise CloudError("InvalidDestinationCidrBlock.Reserved",
+                             f"{destination} is inside {inside[0]} ({inside[1]}): nothing there can be reached",
+                             fix="route the VPCs' blocks, e.g. ip route 192.168.0.0/16 10.100.0.1", where=where)
         if any(r.destination == destination for r in idc.static_routes):
             raise CloudError("InvalidCidrBlock.Duplicate",
                              f"the access device already has a route to {destination}",
@@ -274,6 +319,7 @@ class ControlPlane(BorderGatewayOperations):
                                  "mask 255.255.255.252", where=where)
         for label, ip in (("local gateway", local_gateway_ip), ("peer gateway", peer_gateway_ip)):
             _require_host_address(ip, subnet, f"the {label}", where)
+        self._require_clear_of_idc_lans(subnet, peer_gateway_ip, where)
         if local_gateway_ip == peer_gateway_ip:
             raise CloudError("InvalidIpAddress.Duplicated", "local and peer gateway IPs are the same",
                              fix="use two different addresses", where=where)
@@ -285,6 +331,20 @@ class ControlPlane(BorderGatewayOperations):
                   route_table=RouteTable(id=route_table_id, router_id=vbr_id))
         self.vbrs[vbr_id] = vbr
         return vbr
+
+    def _require_clear_of_idc_lans(self, interconnect: IPv4Network, peer_gateway_ip: IPv4Address, where: str) -> None:
+        """The leased line's interconnect subnet ends on the customer's device: it may not reuse a LAN's addresses."""
+        for idc in self.idcs.values():
+            for lan in idc.subnets:
+                if not lan.cidr.overlaps(interconnect):
+                    continue
+                server = next((s for s in lan.servers if s.ip.ip == peer_gateway_ip), None)
+                clash = (f"the peer gateway {peer_gateway_ip} is the address of IDC server {server.id}" if server
+                         else f"the interconnect subnet {interconnect} overlaps the IDC LAN {lan.cidr}")
+                raise CloudError("InvalidIpAddress.Conflict",
+                                 f"{clash}: the customer's access device would have two routes for those addresses",
+                                 fix=f"choose an interconnect subnet outside the IDC's LANs ({', '.join(str(s.cidr) for s in idc.subnets)}), "
+                                     "e.g. 10.100.0.1/10.100.0.2 with mask 255.255.255.252", where=where)
 
     # ----- router interfaces --------------------------------------------------------------------
 
@@ -478,14 +538,17 @@ class ControlPlane(BorderGatewayOperations):
             raise CloudError("InvalidCIDRBlock.Duplicate",
                              f"{table.id} already has a route entry for {destination}",
                              fix="delete the existing entry or choose another destination", where=where)
-        if len(table.entries) >= MAX_CUSTOM_ROUTE_ENTRIES:
+        quota = MAX_ROUTE_ENTRIES_VBR if router_id in self.vbrs else MAX_ROUTE_ENTRIES_VROUTER
+        if len(table.entries) >= quota:
             raise CloudError("QuotaExceeded.RouteEntry",
-                             f"{table.id} already has {MAX_CUSTOM_ROUTE_ENTRIES} custom route entries",
+                             f"{table.id} already has {quota} custom route entries, the most a "
+                             f"{'VBR' if router_id in self.vbrs else 'VRouter'}'s route table may hold",
                              fix="summarise routes into fewer prefixes", where=where)
-        if destination.subnet_of(PROVIDER_RESERVED):
+        inside = reserved_container(destination)
+        if inside is not None:
             raise CloudError("InvalidDestinationCidrBlock.Reserved",
-                             f"{destination} is inside {PROVIDER_RESERVED}, which the provider keeps for itself",
-                             fix="route a destination outside 100.64.0.0/10", where=where)
+                             f"{destination} is inside {inside[0]} ({inside[1]}), which no route entry may point at",
+                             fix=f"route a destination outside {inside[0]}", where=where)
         vpc = self.vpc_of_vrouter(router_id)
         if vpc is not None and not self.provider.ROUTES_INTO_OWN_VPC and destination.subnet_of(vpc.cidr):
             raise CloudError("InvalidDestinationCidrBlock.InVpc",

@@ -37,6 +37,16 @@ class RouteKind(str, Enum):
     PROPAGATED = "propagated"    # learnt from a border gateway
 
 
+class TransitGroup(str, Enum):
+    """Express Connect is not transitive (its FAQ; VPC to VPC goes through VPC peering or CEN): a router forwards
+    between a leased line and a router interface, never from one router interface to another (VPC to VPC through a
+    VBR, IDC to IDC through a VPC) nor from one leased line to another."""
+
+    NONE = ""
+    ROUTER_INTERFACE = "router_interface"
+    LEASED_LINE = "leased_line"
+
+
 class LinkKind(str, Enum):
     LAN = "lan"
     LEASED_LINE = "leased_line"            # customer device <-> access point, shaped to the line's bandwidth
@@ -54,6 +64,7 @@ class Port:
     vlan: int | None = None            # 802.1Q tag this port's frames carry on the wire
     label: str = ""
     transit: bool = True               # False for VPC peering: what enters here is only delivered locally
+    transit_group: TransitGroup = TransitGroup.NONE   # what enters by it never leaves by a port of the same group
 
 
 @dataclass(frozen=True)

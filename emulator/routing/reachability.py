@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 
-from emulator.routing.model import Link, LinkKind, Network, Node, NodeKind, Route
+from emulator.routing.model import Link, LinkKind, Network, Node, NodeKind, Route, TransitGroup
 
 MAX_HOPS = 32
 
@@ -130,6 +130,13 @@ def _route_problem(network: Network, node: Node, ingress: str, route: Route | No
         return ("NOT_TRANSITIVE", f"{where}: {dst_ip} arrived over VPC peering {ingress} and would leave by "
                 f"{route.target}; VPC peering is not transitive",
                 "peer the two VPCs directly (or attach both to a border gateway)")
+    if ingress and route.port and node.port(ingress).transit_group \
+            and node.port(ingress).transit_group == node.port(route.port).transit_group:
+        what = "leased line" if node.port(ingress).transit_group is TransitGroup.LEASED_LINE else "router interface"
+        return ("NOT_TRANSITIVE", f"{where}: {dst_ip} arrived over {what} {ingress} and would leave by {what} "
+                f"{route.port}; Express Connect is not transitive (a router forwards between a leased line and its "
+                f"router interfaces only)",
+                "connect the two VPCs with VPC peering or CEN (Cloud Enterprise Network) instead")
     if not route.usable:
         leased_line = any(link.cloud_id == route.target and link.kind is LinkKind.LEASED_LINE
                           for link in network.links)

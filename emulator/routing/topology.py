@@ -11,14 +11,16 @@ from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from emulator.cloud.control_plane import ControlPlane
+from emulator.errors import CloudError
 from emulator.cloud.resources import NextHopType, PeeringStatus, PhysicalConnectionStatus, RIStatus, Role, RouteTable
 from emulator.routing.model import (PRIORITY_PROPAGATED, PRIORITY_STATIC, Link, LinkKind, Network, Node, NodeKind,
-                                    Port, Route, RouteKind)
+                                    Port, Route, RouteKind, TransitGroup)
 
 # Router interfaces have no user-visible addresses; the emulator numbers each
 # connected pair from this carrier-grade NAT block (the provider uses it
 # internally too), skipping anything the scenario itself uses.
 INTERCONNECT_POOL = IPv4Network("100.64.0.0/10")
+
 
 DEFAULT = IPv4Network("0.0.0.0/0")
 
@@ -172,17 +174,24 @@ class _Builder:
         self._node(Node(id=vbr.id, kind=NodeKind.CLOUD_ROUTER, role="VBR", label=f"VBR {vbr.name or vbr.id}",
                         account=vbr.account, owner=vbr.id, table=vbr.route_table.id))
         port = self._port(vbr.id, Port(name=vbr.physical_connection_id, address=vbr.local_gateway, vlan=vbr.vlan_id,
-                                       label=f"leased line {vbr.physical_connection_id} VLAN {vbr.vlan_id}"))
+                                       label=f"leased line {vbr.physical_connection_id} VLAN {vbr.vlan_id}",
+                                       transit_group=TransitGroup.LEASED_LINE))
         self._connected(vbr.id, port, vbr.route_table.id)
 
     def _interconnect(self, kind: LinkKind, a: tuple[str, str], b: tuple[str, str], *, active: bool = True,
                       bandwidth_mbps: int | None = None, cloud_id: str = "", transit: bool = True,
-                      labels: tuple[str, str] = ("", "")) -> None:
+                      transit_group: TransitGroup = TransitGroup.NONE, labels: tuple[str, str] = ("", "")) -> None:
         """A point-to-point link between two cloud routers, numbered from the interconnect pool."""
-        hosts = list(next(self.free).hosts())
+        block = next(self.free, None)
+        if block is None:   # the control plane keeps VPCs and IDCs out of the pool; this is the last guard
+            raise CloudError("QuotaExceeded.InterconnectAddresses",
+                             f"no /30 left in {INTERCONNECT_POOL} to number the link {cloud_id or a[0]}",
+                             fix=f"keep the scenario's blocks out of {INTERCONNECT_POOL}")
+        hosts = list(block.hosts())
         addresses = (IPv4Interface(f"{hosts[0]}/30"), IPv4Interface(f"{hosts[1]}/30"))
         for (router, port_name), address, label in zip((a, b), addresses, labels, strict=True):
-            port = self._port(router, Port(name=port_name, address=address, label=label, transit=transit))
+            port = self._port(router, Port(name=port_name, address=address, label=label, transit=transit,
+                                           transit_group=transit_group))
             self._connected(router, port)
         self.far_end[a] = (addresses[1].ip, active)
         self.far_end[b] = (addresses[0].ip, active)
@@ -199,6 +208,7 @@ class _Builder:
             active = ri.status is RIStatus.ACTIVE and peer.status is RIStatus.ACTIVE
             self._interconnect(LinkKind.ROUTER_INTERFACE, (ri.router_id, ri.id), (peer.router_id, peer.id),
                                active=active, bandwidth_mbps=ri.bandwidth_mbps, cloud_id=f"{ri.id}/{peer.id}",
+                               transit_group=TransitGroup.ROUTER_INTERFACE,
                                labels=(f"router interface {ri.id}", f"router interface {peer.id}"))
 
     def _border_gateways(self) -> None:

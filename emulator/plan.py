@@ -238,7 +238,7 @@ def _forwarding(network: Network, node: Node, mine: list[PlanInterface],
         entries[prefix] = ForwardingEntry(prefix=str(prefix), port_no=port_no, dst_mac=mac, why=why, local=local)
 
     # Preferred routes first, so that for one prefix the static entry wins over the propagated one.
-    for route in sorted(node.routes, key=lambda r: r.priority):
+    for route in sorted((r for r in node.routes if r.valid), key=lambda r: r.priority):
         if route.kind is RouteKind.CONNECTED and route.port is not None:
             for (far_node, far_port), _links in neighbours(network, node.id, route.port):
                 address = network.nodes[far_node].port(far_port).address

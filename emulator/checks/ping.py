@@ -108,11 +108,17 @@ def ping_matrix(pairs: list[tuple[str, str, str]], spawn: Spawn) -> dict[tuple[s
 
 
 def ping_result(echoes: Echoes, expected: PairResult, stated: bool | None) -> CheckResult:
-    """Compare what came back with the expected matrix (and the scenario's own `expect:` entry, if any)."""
-    reachable = echoes.received > 0
-    passed = reachable == expected.reachable and (stated is None or stated == reachable)
+    """Compare what came back with the expected matrix (and the scenario's own `expect:` entry, if any).
+
+    Where the tables deliver the request to another host with the same address, that host's replies are
+    expected and the pair still counts as unreachable (`answered_by`).
+    """
+    answered = echoes.received > 0
+    reachable = answered and expected.answered_by is None
+    passed = answered == (expected.reachable or expected.answered_by is not None) \
+        and (stated is None or stated == reachable)
     detail = PingDetail(expected=expected.reachable, reachable=reachable, replies=echoes.received, sent=echoes.sent,
-                        retried=echoes.retried, stated_expectation=stated)
+                        retried=echoes.retried, stated_expectation=stated, answered_by=expected.answered_by)
     explanation = None
     if not reachable:
         explanation = Explanation.of(expected.explanation) or Explanation(

@@ -44,6 +44,7 @@ class PingDetail:
     sent: int
     retried: bool = False                 # no reply in the first pass: tried again before counting as lost
     stated_expectation: bool | None = None
+    answered_by: str | None = None        # replies come from this other host with the same address
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class ThroughputDetail:
 
 
 Detail = PingDetail | TracerouteDetail | ThroughputDetail
-OPTIONAL_FIELDS = ("error",)      # left out of JSON when empty
+OPTIONAL_FIELDS = ("error", "answered_by")      # left out of JSON when empty
 
 
 @dataclass(frozen=True)

@@ -31,23 +31,40 @@ class BorderGatewayOperations:
         return next((a for a in self.attachments.values()
                      if a.vpc_id == vpc_id and a.border_gateway_id == bgw_id), None)
 
+    def gateway_table(self, bgw_id: str) -> list[tuple[IPv4Network, VpcAttachment, bool]]:
+        """The border gateway's table as the console lists it: (segment, attachment, valid).
+
+        JD Cloud: when two attachments propagate the identical segment, the first propagated route wins and the
+        later one is invalid (kept in the table, never used).
+        """
+        table, seen = [], set()
+        for attachment in self.attachments.values():
+            if attachment.border_gateway_id != bgw_id:
+                continue
+            for segment in attachment.segments:
+                table.append((segment, attachment, segment not in seen))
+                seen.add(segment)
+        return table
+
     def gateway_routes(self, bgw_id: str) -> list[tuple[IPv4Network, VpcAttachment]]:
-        """The border gateway's effective table: every attachment's propagated segments."""
-        return [(segment, attachment) for attachment in self.attachments.values()
-                if attachment.border_gateway_id == bgw_id for segment in attachment.segments]
+        """The border gateway's effective routes: the valid entries of its table."""
+        return [(segment, attachment) for segment, attachment, valid in self.gateway_table(bgw_id) if valid]
 
     def learnt_routes(self, vpc_id: str) -> list[tuple[IPv4Network, str, VpcAttachment]]:
         """Routes a VPC table learns: (segment, border gateway, the attachment that propagated it).
 
-        A VPC does not learn its own segments back.
+        Only the gateways' valid routes propagate, a VPC does not learn its own segments back, and of identical
+        segments learnt from two gateways the first propagated wins.
         """
-        learnt = []
+        learnt, seen = [], set()
         for propagation in self.propagations:
             if propagation.vpc_id != vpc_id:
                 continue
             for segment, attachment in self.gateway_routes(propagation.border_gateway_id):
-                if attachment.vpc_id != vpc_id and any(segment.subnet_of(r) for r in propagation.ranges):
+                if (attachment.vpc_id != vpc_id and segment not in seen
+                        and any(segment.subnet_of(r) for r in propagation.ranges)):
                     learnt.append((segment, propagation.border_gateway_id, attachment))
+                    seen.add(segment)
         return learnt
 
     # ----- operations ----------------------------------------------------------------------

@@ -126,6 +126,8 @@ def _details(check: CheckResult) -> str:
     if isinstance(d, PingDetail):
         details = (f"reachable={'yes' if d.reachable else 'no'} expected={'yes' if d.expected else 'no'}"
                    f" ({d.replies}/{d.sent} replies{', retried' if d.retried else ''})")
+        if d.answered_by:
+            details += f", answered by {d.answered_by} (same address)"
         if d.stated_expectation is not None:
             details += f", scenario says {'yes' if d.stated_expectation else 'no'}"
         if check.explanation:
@@ -190,7 +192,7 @@ def route_table_rows(network: Network, router_id: str) -> list[dict]:
             continue   # the emulator's own plumbing, not something the console shows
         rows.append({"destination": str(route.prefix), "next_hop": route.target or "-",
                      "type": ROUTE_KIND.get(route.kind, route.kind.value), "priority": route.priority,
-                     "state": "available" if route.usable else "inactive"})
+                     "state": "invalid" if not route.valid else "available" if route.usable else "inactive"})
     return rows
 
 

@@ -77,6 +77,8 @@ class Route:
     usable: bool = True                # False while the router interface is not Active
     table: str = ""
     priority: int = 0                  # 0 local (always first), 100 static, 120 propagated
+    valid: bool = True                 # False: listed in the table but never used (an identical segment
+                                       # propagated after another one: JD Cloud keeps the first)
 
     @property
     def local(self) -> bool:
@@ -129,6 +131,8 @@ class Node:
         """(local routes, the others): prefix length -> network bits -> the preferred route, as best_route picks."""
         index: tuple[dict[int, dict[int, Route]], ...] = ({}, {})
         for route in self.routes:
+            if not route.valid:
+                continue
             length = route.prefix.prefixlen
             key = int(route.prefix.network_address) >> (32 - length) if length else 0
             same_prefix = index[0 if route.local else 1].setdefault(length, {})
@@ -184,7 +188,7 @@ class Network:
 
 def best_route(routes: tuple[Route, ...], destination: IPv4Address) -> Route | None:
     """The provider's preference: a local route first, then the longest prefix, then static over propagated."""
-    candidates = [route for route in routes if destination in route.prefix]
+    candidates = [route for route in routes if route.valid and destination in route.prefix]
     if not candidates:
         return None
     local = [route for route in candidates if route.local]

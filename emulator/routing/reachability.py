@@ -46,6 +46,7 @@ class PairResult:
     forward: Verdict
     back: Verdict | None = None
     explanation: Verdict | None = field(default=None)
+    answered_by: str | None = None   # the request reaches another host with the same address, which answers
 
 
 def neighbours(network: Network, node: str, port: str) -> list[tuple[tuple[str, str], tuple[Link, ...]]]:
@@ -193,12 +194,28 @@ def evaluate(network: Network, src: str, dst: str) -> PairResult:
     forward = trace(network, src, network.address_of(dst))
     if not forward.reached:
         return PairResult(src, dst, False, forward, None, forward)
+    delivered_to = forward.hops[-1].node
+    if delivered_to != dst:
+        return _delivered_elsewhere(network, src, dst, forward, delivered_to)
     back = trace(network, dst, network.address_of(src))
     if not back.reached:
         explanation = Verdict(False, back.dst, back.hops, back.links, "NO_RETURN_ROUTE", back.hop,
                               f"the request arrives, but the reply is lost: {back.message}", back.fix)
         return PairResult(src, dst, False, forward, back, explanation)
     return PairResult(src, dst, True, forward, back)
+
+
+def _delivered_elsewhere(network: Network, src: str, dst: str, forward: Verdict, other: str) -> PairResult:
+    """The tables deliver the request to another host with the same address (identical segments)."""
+    address = network.address_of(dst)
+    last_router = forward.hops[-2].node if len(forward.hops) > 1 else src
+    explanation = Verdict(False, forward.dst, forward.hops, forward.links, "WRONG_DESTINATION", last_router,
+                          f"the request for {address} is delivered to {other}, which has the same address; "
+                          f"{dst} is never reached (where identical segments meet, the first propagated route wins "
+                          f"and the later one is invalid)",
+                          f"give {dst} an address no other host uses, or propagate distinct segments")
+    back = trace(network, other, network.address_of(src))
+    return PairResult(src, dst, False, forward, back, explanation, answered_by=other if back.reached else None)
 
 
 def expected_matrix(network: Network) -> dict[tuple[str, str], PairResult]:

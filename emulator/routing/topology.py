@@ -222,11 +222,11 @@ class _Builder:
                                (vpc.vrouter_id, attachment.id), cloud_id=attachment.id,
                                labels=(f"attachment {attachment.id} of {vpc.id}", f"attachment {attachment.id}"))
         for bgw in self.cloud.border_gateways.values():
-            for segment, attachment in self.cloud.gateway_routes(bgw.id):
+            for segment, attachment, valid in self.cloud.gateway_table(bgw.id):
                 next_hop, active = self.far_end[(bgw.id, attachment.id)]
                 self._route(bgw.id, Route(prefix=segment, port=attachment.id, next_hop=next_hop, kind=RouteKind.PROPAGATED,
                                           target=attachment.id, usable=active, table=bgw.route_table.id,
-                                          priority=PRIORITY_PROPAGATED))
+                                          priority=PRIORITY_PROPAGATED, valid=valid))
 
     def _peerings(self) -> None:
         for peering in self.cloud.peerings.values():

@@ -6,7 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulator import scenario
+import yaml
+
+from emulator import scenario, session
+from emulator.report.terminal import route_table_rows
 from emulator.cloud.control_plane import ControlPlane
 from emulator.cloud.resources import NextHopType
 from emulator.errors import CloudError
@@ -240,3 +243,47 @@ def test_the_overlap_sweep_agrees_with_comparing_every_pair(specs):
     segments = {IPv4Network((address, length), strict=False) for address, length in specs}
     pairwise = any(a != b and a.overlaps(b) for a in segments for b in segments)
     assert _any_overlap(segments) == pairwise
+
+
+def _identical_segments(write_scenario, same_address: bool):
+    """border_gateway_overlap with X and Y propagating the identical 10.0.1.0/24 (X first)."""
+    data = yaml.safe_load((scenario.SCENARIO_DIR / "border_gateway_overlap.yaml").read_text())
+    y = next(v for v in data["vpcs"] if v["id"] == "vpc-y")
+    y["subnets"] = [{"id": "subnet-y1", "cidr": "10.0.1.0/24",
+                     "instances": [{"id": "i-y", "ip": "10.0.1.10" if same_address else "10.0.1.20"}]}]
+    for attachment in data["steps"][1]["vpc_attachments"]:
+        attachment["propagate"] = "all"
+    data["expect"], data["checks"] = [], {"traceroute": []}
+    return session.prepare(scenario.load(str(write_scenario(data))))
+
+
+def test_identical_segments_first_propagated_wins_the_later_is_invalid(write_scenario):
+    prepared = _identical_segments(write_scenario, same_address=True)
+    rows = [r for r in route_table_rows(prepared.network, "bgw-overlap") if r["destination"] == "10.0.1.0/24"]
+    assert [(r["next_hop"], r["state"]) for r in rows] == [("att-x", "available"), ("att-y", "invalid")]
+    z_rows = [r for r in route_table_rows(prepared.network, "vpc-z-vrouter") if r["destination"] == "10.0.1.0/24"]
+    assert len(z_rows) == 1                                   # only the valid route propagates
+    bgw = prepared.plan.node("bgw-overlap")
+    [entry] = [e for e in bgw.forwarding if e.prefix == "10.0.1.0/24"]
+    assert entry.port_no == bgw.interface("att-x").port_no
+
+
+def test_explain_follows_the_tables_to_the_host_that_really_gets_the_request(write_scenario):
+    prepared = _identical_segments(write_scenario, same_address=True)
+    to_y = session.explain_pair(prepared, "i-z", "i-y")
+    assert not to_y.reachable and to_y.explanation.code == "WRONG_DESTINATION" and to_y.answered_by == "i-x"
+    assert "i-x" in to_y.explanation.message
+    assert session.explain_pair(prepared, "i-z", "i-x").reachable
+    other = _identical_segments(write_scenario, same_address=False)
+    blackhole = session.explain_pair(other, "i-z", "i-y")
+    assert blackhole.explanation.code == "BLACKHOLE" and blackhole.explanation.hop == "vpc-x-vrouter"
+
+
+@pytest.mark.parametrize("name", ["multi_vpc_leased_line", "multi_vpc_border_gateway", "vpc_peering",
+                                  "border_gateway_overlap"])
+def test_every_reachable_pair_ends_at_its_own_destination(name):
+    """explain agrees with the forwarding tables: a pair counts as reachable only if the walk ends at that host."""
+    prepared = session.prepare(scenario.load(name))
+    for (src, dst), pair in prepared.expected.items():
+        if pair.reachable:
+            assert pair.forward.hops[-1].node == dst and pair.back.hops[-1].node == src, (src, dst)

@@ -1,9 +1,11 @@
 """The whole scenario on real Mininet, Open vSwitch and os-ken: ping matrix, traceroute, throughput."""
 
 import pytest
+import yaml
 
 from emulator import runner, scenario, session
 from emulator.runtime import cleanup
+from tests.conftest import REFERENCE
 
 
 @pytest.fixture(scope="module")
@@ -46,3 +48,23 @@ def test_throughput_both_ways_is_shaped_to_the_leased_line(outcome):
 def test_the_run_cleaned_up_after_itself(outcome):
     assert cleanup.leftovers().empty()
     assert outcome.timings["ready_s"] < outcome.timings["total_s"]
+
+
+def test_vpc_to_vpc_through_the_vbr_is_dropped_on_the_wire(tmp_path):
+    """Routes on every hop between VPC-A and VPC-B through the VBR: Express Connect is not transitive, so the
+    VBR's flows drop what its table would forward, and the pings agree with explain (NOT_TRANSITIVE)."""
+    data = yaml.safe_load(REFERENCE.read_text())
+    data["steps"][-1].setdefault("route_entries", []).extend([
+        {"router_id": "vrt-12345678", "destination_cidr": "192.168.0.0/16", "next_hop_type": "RouterInterface",
+         "next_hop_id": "ri-DDD"},
+        {"router_id": "vrt-87654321", "destination_cidr": "10.10.0.0/16", "next_hop_type": "RouterInterface",
+         "next_hop_id": "ri-BBB"}])
+    data["checks"] = {"traceroute": [], "throughput": []}
+    path = tmp_path / "transitive.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    outcome = runner.execute(session.prepare(scenario.load(str(path))))
+    assert outcome.passed, [c.to_json() for c in outcome.checks if not c.passed]
+    between = [c for c in _checks(outcome, "ping") if {c.src, c.dst} == {"i-vpca-1", "i-vpcb-1"}]
+    assert len(between) == 2 and not any(c.detail.reachable for c in between)
+    assert {c.explanation.code for c in between} == {"NOT_TRANSITIVE"}
+    assert all(c.detail.sent == 5 for c in between)      # retried before it counted as unreachable

@@ -32,6 +32,7 @@ from emulator.session import ControllerRestart
 START_TIMEOUT_S = 30.0
 WATCH_INTERVAL_S = 0.05
 RECONNECT_TIMEOUT_S = 10.0      # Open vSwitch retries every second; several misses mean something is wrong
+RECONNECT_PER_BRIDGE_S = 0.2    # plus the time to rewrite each bridge's flows (251 bridges at 250 VPCs)
 FRESH_STARTS = 2                # after the standby, how many new processes are tried before giving up
 LOST_SIGNAL = signal.SIGUSR1
 
@@ -160,7 +161,8 @@ class ControllerProcess:
 
     def _wait_reconnected(self, pid: int, bridges: frozenset[int]) -> None:
         """Until the new process has confirmed every bridge's flows (its status file says so)."""
-        deadline = time.monotonic() + RECONNECT_TIMEOUT_S
+        timeout = RECONNECT_TIMEOUT_S + RECONNECT_PER_BRIDGE_S * len(bridges)
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not self._stopping.is_set():
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeFailure(f"the new controller exited too ({_exit_status(self.process.returncode)}):\n"
@@ -169,8 +171,7 @@ class ControllerProcess:
                 return
             time.sleep(0.02)
         if not self._stopping.is_set():
-            raise RuntimeFailure(f"the bridges did not reconnect to the new controller within "
-                                 f"{RECONNECT_TIMEOUT_S:.0f} s")
+            raise RuntimeFailure(f"the bridges did not reconnect to the new controller within {timeout:.0f} s")
 
     def ready_bridges(self, pid: int | None = None) -> frozenset[int]:
         """Datapath IDs whose flows the controller (process `pid`, or the current one) has confirmed."""

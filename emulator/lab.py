@@ -94,7 +94,9 @@ class Lab:
         return explain_pair(self.prepared, src, dst)
 
     def ping(self, src: str, dst: str) -> bool:
-        self.explain(src, dst)
+        """One ping between two hosts, by cloud ID or address."""
+        result = self.explain(src, dst)
+        src, dst = result.src, result.dst
         node = self.prepared.plan.node(src).name
         address = str(self.prepared.network.address_of(dst))
         result = self.live.network.run_in(node, ["ping", "-n", "-c", "1", "-W", "1", address], check=False)

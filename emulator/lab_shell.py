@@ -6,7 +6,7 @@
   line down|up PC_ID
   table ROUTER          the route table as the console shows it (ROUTER: a router's or a VPC's ID)
   flows ROUTER          the flows installed on its bridge
-  ping SRC DST          one ping between two hosts (cloud IDs)
+  ping SRC DST          one ping between two hosts (cloud IDs or addresses)
   explain SRC DST       the path, or where and why it breaks
   check                 the scenario's checks again
   steps / step          the tutorial's steps / apply the next one
@@ -159,7 +159,7 @@ class LabShell(CLI):
             self.console, self.lab.prepared.network, self.lab.explain(*args)))
 
     def do_ping(self, line: str) -> bool:
-        """ping SRC DST: one ping between two hosts, by cloud ID"""
+        """ping SRC DST: one ping between two hosts, by cloud ID or address"""
         args = self._args(line, 2, "ping SRC DST")
         if not args:
             return False

@@ -26,6 +26,7 @@ def _reachable_within(lab: Lab, src: str, dst: str, seconds: float) -> float | N
 
 def test_deactivate_then_activate_a_router_interface(lab):
     assert lab.ping("idc-server-1", "i-vpcb-1")
+    assert lab.ping("172.16.1.10", "192.168.1.10")          # hosts by address, as a user may type them
     lab.deactivate("ri-AAA")
     assert not lab.ping("idc-server-1", "i-vpcb-1")
     assert lab.explain("idc-server-1", "i-vpcb-1").explanation.code == "INTERFACE_NOT_ACTIVE"

@@ -139,7 +139,7 @@ def live_network(prepared: Prepared, *, progress: Progress = lambda _line: None,
         live = Live(network, Processes(network), controller, env, timings, plan_path)
         try:
             controller.start(on_event=lambda line: progress(f"note: {line}"),
-                             bridges={int(node.dpid, 16) for node in prepared.plan.switches()})
+                             bridges={node.name: int(node.dpid, 16) for node in prepared.plan.switches()})
             progress(f"controller (os-ken) listening on 127.0.0.1:{controller.port}")
             network.build()
             timings["build_s"] = time.monotonic() - started

@@ -6,11 +6,13 @@ flow when the controller goes (the bridges are fail_mode=secure), so transit
 traffic does not notice a dead controller; what stops is the slow path (ARP
 and ICMP for router addresses, time exceeded). A watcher thread notices a dead
 controller within WATCH_INTERVAL_S and hands over to a standby process that
-has already imported os-ken, so the port listens again in milliseconds; Open
-vSwitch reconnects within its 1 s backoff, and the new process rewrites the
-current generation's flows without deleting any. If no controller can be
-brought back, the main thread gets SIGUSR1 (the runner turns it into
-ControllerLost, exit 3, and tears everything down).
+has already imported os-ken and waits on a port of its own: once it listens,
+one ovs-vsctl transaction points every bridge at that port, and Open vSwitch
+connects to a new target at once (waiting for the old one would cost its
+reconnection backoff, 1 to 2 s). The new process rewrites the current
+generation's flows without deleting any. If no controller can be brought back,
+the main thread gets SIGUSR1 (the runner turns it into ControllerLost, exit 3,
+and tears everything down).
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 
 from emulator.errors import EnvironmentProblem, RuntimeFailure
+from emulator.runtime.commands import run
+from emulator.runtime.network import controller_target, retarget_command
 from emulator.session import ControllerRestart
 
 START_TIMEOUT_S = 30.0
@@ -64,6 +68,7 @@ class ControllerProcess:
         self.port = port
         self.process: subprocess.Popen[bytes] | None = None
         self.standby: subprocess.Popen[bytes] | None = None
+        self.standby_port = 0
         self.restarts: list[ControllerRestart] = []
         self.failure: str | None = None
         self._stopping = threading.Event()
@@ -71,46 +76,48 @@ class ControllerProcess:
 
     # ----- processes --------------------------------------------------------------------------
 
-    def _spawn(self, standby: bool) -> subprocess.Popen[bytes]:
-        argv = [sys.executable, "-m", "controllers", "--plan", str(self.plan_path), "--port", str(self.port),
+    def _spawn(self, standby: bool, port: int) -> subprocess.Popen[bytes]:
+        argv = [sys.executable, "-m", "controllers", "--plan", str(self.plan_path), "--port", str(port),
                 "--status", str(self.status_path)]
         with open(self.log_path, "ab") as log:
             return subprocess.Popen(argv + (["--standby"] if standby else []), stdout=log, stderr=subprocess.STDOUT,
                                     stdin=subprocess.PIPE if standby else subprocess.DEVNULL,
                                     start_new_session=True)
 
-    def _wait_listening(self, process: subprocess.Popen[bytes], timeout: float = START_TIMEOUT_S) -> None:
+    def _wait_listening(self, process: subprocess.Popen[bytes], port: int, timeout: float = START_TIMEOUT_S) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not self._stopping.is_set():
             if process.poll() is not None:
                 raise RuntimeFailure(f"the controller exited at start ({_exit_status(process.returncode)}):\n"
                                      f"{self.log_tail()}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                     return
             except OSError:
                 time.sleep(0.02)
-        raise RuntimeFailure(f"the controller did not listen on port {self.port} within {timeout:.0f} s:\n"
+        raise RuntimeFailure(f"the controller did not listen on port {port} within {timeout:.0f} s:\n"
                              f"{self.log_tail()}")
 
     def start(self, on_event: Callable[[str], None] = lambda _line: None,
-              bridges: Collection[int] = ()) -> None:
+              bridges: Mapping[str, int] | None = None) -> None:
         """Start the controller, wait until it listens, then watch it.
 
-        `bridges` are the datapath IDs whose reconnection marks the slow path as back after a restart.
+        `bridges` maps each bridge's name to its datapath ID: the names are retargeted after a restart, the
+        IDs' reconnection marks the slow path as back.
         """
-        self.process = self._spawn(standby=False)
-        self._wait_listening(self.process)
-        self._watcher = threading.Thread(target=self._watch, args=(on_event, frozenset(bridges)),
+        self.process = self._spawn(standby=False, port=self.port)
+        self._wait_listening(self.process, self.port)
+        self._watcher = threading.Thread(target=self._watch, args=(on_event, dict(bridges or {})),
                                          name="controller-watch", daemon=True)
         self._watcher.start()
 
     def arm_standby(self) -> None:
         """Start the standby (it imports os-ken, then waits): after the build, so it does not compete with it."""
         if self.standby is None and not self._stopping.is_set():
-            self.standby = self._spawn(standby=True)
+            self.standby_port = free_port()
+            self.standby = self._spawn(standby=True, port=self.standby_port)
 
-    def _watch(self, on_event: Callable[[str], None], bridges: frozenset[int]) -> None:
+    def _watch(self, on_event: Callable[[str], None], bridges: dict[str, int]) -> None:
         while not self._stopping.wait(WATCH_INTERVAL_S):
             if self.process is None or self.process.poll() is None:
                 continue
@@ -121,8 +128,9 @@ class ControllerProcess:
             status = _exit_status(self.process.returncode)
             on_event(f"the controller died ({status}); restarting it")
             try:
-                self.process = self._take_over()
-                self._wait_reconnected(self.process.pid, bridges)
+                self.process, self.port = self._take_over()
+                run(retarget_command(sorted(bridges), controller_target(self.port)))
+                self._wait_reconnected(self.process.pid, frozenset(bridges.values()))
             except RuntimeFailure as problem:
                 if self._stopping.is_set():
                     return
@@ -136,24 +144,25 @@ class ControllerProcess:
             on_event(restart.note())
             self.arm_standby()
 
-    def _take_over(self) -> subprocess.Popen[bytes]:
-        """The standby listens at once; failing that, fresh processes are tried."""
+    def _take_over(self) -> tuple[subprocess.Popen[bytes], int]:
+        """The standby listens at once on its own port; failing that, fresh processes are tried."""
         standby, self.standby = self.standby, None
         problems = []
         if standby is not None and standby.poll() is None:
             try:
                 standby.stdin.write(b"go\n")
                 standby.stdin.close()
-                self._wait_listening(standby)
-                return standby
+                self._wait_listening(standby, self.standby_port)
+                return standby, self.standby_port
             except (OSError, RuntimeFailure) as problem:
                 problems.append(str(problem))
                 _end(standby)
         for _attempt in range(FRESH_STARTS):
-            fresh = self._spawn(standby=False)
+            port = free_port()
+            fresh = self._spawn(standby=False, port=port)
             try:
-                self._wait_listening(fresh)
-                return fresh
+                self._wait_listening(fresh, port)
+                return fresh, port
             except RuntimeFailure as problem:
                 problems.append(problem.message)
                 _end(fresh)

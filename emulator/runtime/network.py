@@ -60,11 +60,31 @@ def bridge_command(name: str, dpid: str, datapath: str, controller_target: str,
     if datapath == "user":
         argv.append("datapath_type=netdev")
     if controller_target:
-        # max_backoff 1000 ms (OVS's minimum): a restarted controller is reconnected within a second.
-        argv += ["--", "--id=@c0", "create", "Controller", f'target="{controller_target}"', "max_backoff=1000",
-                 "--", "set", "bridge", name, "controller=[@c0]"]
+        argv += controller_args(name, "@c0", controller_target)
     for intf, port_no in ports:
         argv += ["--", "add-port", name, intf, "--", "set", "Interface", intf, f"ofport_request={port_no}"]
+    return argv
+
+
+def controller_target(port: int) -> str:
+    return f"tcp:127.0.0.1:{port}"
+
+
+def controller_args(bridge: str, ref: str, target: str) -> list[str]:
+    """ovs-vsctl arguments giving `bridge` one controller at `target`.
+
+    max_backoff 1000 ms is Open vSwitch's smallest; a new target (a controller taking over on its own port)
+    is connected at once, without waiting for any backoff.
+    """
+    return ["--", f"--id={ref}", "create", "Controller", f'target="{target}"', "max_backoff=1000",
+            "--", "set", "bridge", bridge, f"controller=[{ref}]"]
+
+
+def retarget_command(bridges: list[str], target: str) -> list[str]:
+    """One ovs-vsctl transaction pointing every bridge at the controller listening at `target`."""
+    argv = ["ovs-vsctl"]
+    for index, bridge in enumerate(bridges):
+        argv += controller_args(bridge, f"@c{index}", target)
     return argv
 
 
@@ -85,7 +105,7 @@ class EmulatedNetwork:
             if node.dpid is not None:
                 net.addSwitch(node.name, cls=switch_cls, dpid=node.dpid, protocols="OpenFlow13",
                               datapath=self.environment.datapath, failMode="secure",
-                              controller_target=f"tcp:127.0.0.1:{self.controller_port}")
+                              controller_target=controller_target(self.controller_port))
             else:
                 net.addHost(node.name, ip=None)
         for link in self.plan.links:

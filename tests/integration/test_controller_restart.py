@@ -16,7 +16,7 @@ from emulator.runtime.controller_process import ControllerLost
 
 STREAM_INTERVAL_S = 0.01
 STREAM_COUNT = 400          # 4 s of pings, the kill 1 s in
-SLOW_PATH_BACK_WITHIN_S = 2.0
+SLOW_PATH_BACK_WITHIN_S = 1.0   # the issue asks for 2 s; about 0.2 s measured: waiting out OVS's backoff (1-2 s) fails
 
 
 def _ping_once(network, node: str, address: str) -> bool:

@@ -53,6 +53,8 @@ def signals_as_exceptions(controller: ControllerProcess) -> Iterator[None]:
         raise Interrupted(f"stopped by {signal.Signals(signum).name}; the network was torn down")
 
     def lost(_signum: int, _frame: Any) -> None:
+        if not controller.watching:
+            return      # teardown has begun: it must not be cut short; the run is ending anyway
         raise ControllerLost(controller.failure or "the controller died and could not be restarted",
                              fix=f"read the controller's log (keep it with --artifacts DIR):\n{controller.log_tail()}")
 

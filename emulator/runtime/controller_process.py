@@ -192,6 +192,11 @@ class ControllerProcess:
         return frozenset(status["ready"]) if status.get("pid") == wanted else frozenset()
 
     @property
+    def watching(self) -> bool:
+        """False from the start of teardown on: a death is then expected."""
+        return not self._stopping.is_set()
+
+    @property
     def pid(self) -> int | None:
         return self.process.pid if self.process is not None else None
 

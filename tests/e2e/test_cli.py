@@ -101,14 +101,21 @@ def _as_nobody(argv: list[str]) -> tuple[int, str, str]:
     """`cli.main(argv)` in a forked child that dropped root for uid/gid 65534 (nobody); (exit, stdout, stderr).
 
     The child never reads the clone or the virtualenv (either may sit in a directory only root may enter:
-    a `mktemp -d` folder, a home with mode 700, an interpreter under /root): every module the verbs use is
-    imported here first, so what it proves is that the verb itself needs no privilege.
+    a `mktemp -d` folder, a home with mode 700, an interpreter under /root). So the same verb runs here first,
+    still as root, which imports whatever it needs lazily, ours or a library's (rich imports its emoji table at
+    the first markup it renders); `run` is warmed up with `plan`, which renders the same steps, and its own
+    modules are imported. What the child proves is that the verb itself needs no privilege.
     """
-    import emulator.lab  # noqa: F401  (the verbs' lazy imports, done while still root)
-    import emulator.report.json_report  # noqa: F401
-    import emulator.report.terminal  # noqa: F401
+    import contextlib
+    import io
+
+    import emulator.report.json_report  # noqa: F401  (run's lazy imports)
     import emulator.runner  # noqa: F401
     from emulator import cli
+
+    warm_up = argv if argv[0] != "run" else ["plan", *argv[1:]]
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        cli.main(warm_up)
 
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         sys.stdout.flush()

@@ -9,7 +9,7 @@ SCENARIO ?= multi_vpc_leased_line
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 PY := $(VENV)/bin/python
 
-.PHONY: install run lab test unit bench clean
+.PHONY: install run lab test unit bench clean graph
 
 install:
 	VENV=$(VENV) PYTHON=$(PYTHON) ./scripts/install.sh
@@ -32,3 +32,6 @@ bench: install
 
 clean: install
 	$(SUDO) $(PY) -m emulator clean
+
+graph: install   # the README's picture of the default scenario (no root)
+	$(PY) -m emulator graph $(SCENARIO) -o docs/images/$(SCENARIO).png

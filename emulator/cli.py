@@ -4,6 +4,7 @@
   validate SCENARIO    check a scenario file against the schema and the provider's rules
   plan SCENARIO        routers, forwarding tables, links and expected reachability (no root)
   explain SCENARIO SRC DST   the path hop by hop, or where and why it breaks, with the fix (no root)
+  graph SCENARIO       the topology as a picture: SVG, PNG, DOT or mermaid (no root)
   run SCENARIO         build it, send real packets, report, tear down (root)
   lab SCENARIO         build it and open a shell where the console's actions change the running network (root)
   generate border-gateway --vpcs N   write an N-VPC border gateway scenario (scale tests)
@@ -46,6 +47,13 @@ def _parser() -> argparse.ArgumentParser:
     explain = scenario_verb("explain", "walk the forwarding tables from SRC to DST and say where and why it breaks")
     explain.add_argument("src", help="an IDC server or instance ID")
     explain.add_argument("dst", help="an IDC server or instance ID")
+    explain.add_argument("--graph", type=Path, metavar="PATH",
+                         help="also draw the topology with this pair's path to PATH (.svg, .png, .dot or .mmd)")
+    graph = scenario_verb("graph", "draw the topology as the cloud console would (no root)")
+    graph.add_argument("--format", choices=["svg", "png", "dot", "mermaid"], default=None,
+                       help="picture format (default: from -o's suffix, else svg)")
+    graph.add_argument("-o", "--output", type=Path, metavar="PATH",
+                       help="write to PATH (default: SCENARIO.FORMAT here; dot and mermaid print without -o)")
     run = scenario_verb("run", "build the network, run the checks, report and tear down (root)")
     run.add_argument("--json", type=Path, metavar="PATH", help="also write the report as JSON to PATH")
     run.add_argument("--artifacts", type=Path, metavar="DIR",
@@ -120,7 +128,11 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
                 console.print(f"[dim]{note}[/dim]")
         result = session.explain_pair(prepared, args.src, args.dst)
         terminal.show_explanation(console, prepared.network, result)
+        if args.graph is not None:
+            _draw(prepared, args.graph, None, console, result)
         return EXIT_OK if result.reachable else EXIT_CHECKS_FAILED
+    if args.verb == "graph":
+        return _draw(prepared, args.output, args.format, console)
     if args.verb == "lab":
         from emulator.lab_shell import run_lab
 
@@ -141,6 +153,29 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
                                 fix="choose a writable path for --json") from None
         console.print(f"JSON report written to {args.json}")
     return EXIT_OK if outcome.passed else EXIT_CHECKS_FAILED
+
+
+def _draw(prepared, output: Path | None, fmt: str | None, console: Console, result=None) -> int:
+    """Write the topology picture; dot and mermaid go to standard output when no file is named."""
+    from emulator.report import graph
+
+    if fmt is None:
+        fmt = graph.format_of(str(output)) if output is not None else "svg"
+        if fmt is None:
+            raise ScenarioError(f"cannot tell the picture format from {output}",
+                                fix="end the file name in .svg, .png, .dot or .mmd, or give --format")
+    picture = graph.render(prepared, fmt, result)
+    if output is None and fmt in graph.TEXT_FORMATS:
+        sys.stdout.write(picture.decode())
+        return EXIT_OK
+    target = output or Path(f"{prepared.scenario.name}.{fmt if fmt != 'mermaid' else 'mmd'}")
+    try:
+        target.write_bytes(picture)
+    except OSError as exc:
+        raise EmulatorError(f"cannot write the picture to {target}: {exc.strerror}",
+                            fix="choose a writable path with -o") from None
+    console.print(f"{fmt} picture written to {target}")
+    return EXIT_OK
 
 
 def _generate(args: argparse.Namespace, console: Console) -> int:

@@ -58,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", type=Path, metavar="PATH", help="also write the report as JSON to PATH")
     run.add_argument("--artifacts", type=Path, metavar="DIR",
                      help="keep the plan and the controller's log in DIR")
+    run.add_argument("--capture", action="append", metavar="LINK",
+                     help="record LINK (its console name: pc-AAA, ri-AAA, an attachment; or all) into "
+                          "DIR/captures, one pcap per link end (DIR: --artifacts, default ./artifacts); repeatable")
     lab = scenario_verb("lab", "build the network and open an interactive shell to change it live (root)")
     lab.add_argument("--script", type=Path, metavar="FILE", help="run the lab commands in FILE instead of asking")
     generate = verbs.add_parser("generate", help="write a generated scenario (for scale tests)")
@@ -143,7 +146,7 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
 
     terminal.show_steps(console, loaded)
     outcome = runner.execute(prepared, progress=lambda line: console.print(f"[dim]- {line}[/dim]"),
-                             artifacts=args.artifacts)
+                             artifacts=args.artifacts, capture=args.capture)
     terminal.show_outcome(console, outcome)
     if args.json is not None:
         try:

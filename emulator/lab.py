@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Network
+from pathlib import Path
 
 from rich.table import Table
 
@@ -21,6 +22,7 @@ from emulator.errors import ScenarioError
 from emulator.routing.reachability import PairResult
 from emulator.runner import Live, run_checks
 from emulator.session import Prepared, explain_pair, prepare
+from emulator.runtime.capture import CAPTURE_PACKETS, select_ends
 from emulator.runtime.commands import run
 
 
@@ -116,6 +118,19 @@ class Lab:
             raise ScenarioError(f"{router} is not a VBR, VRouter or border gateway", fix="routers are: " +
                                 ", ".join(routers))
         return route_table(self.prepared.network, router)
+
+    def capture_start(self, link: str, folder: Path = Path("artifacts") / "captures") -> str:
+        files = self.live.recorder.start(select_ends(self.prepared.plan, [link]), folder, self.live.processes.spawn)
+        return (f"capturing {link} on {len(files)} link ends into {folder} (at most {CAPTURE_PACKETS} packets "
+                f"each); `capture stop` closes the files")
+
+    def capture_stop(self) -> str:
+        files = self.live.recorder.stop()
+        if not files:
+            return "no capture is running"
+        lines = [f"{capture.path} ({capture.end.node_id}, {capture.end.interface}): {capture.packets} packets"
+                 for capture in files]
+        return "\n".join(lines + ["open one with: wireshark FILE, or tcpdump -r FILE -e -nn (shows the 802.1Q tags)"])
 
     def flows(self, node_id: str) -> str:
         try:

@@ -10,6 +10,8 @@
   explain SRC DST       the path, or where and why it breaks
   check                 the scenario's checks again
   steps / step          the tutorial's steps / apply the next one
+  capture start LINK    record a link (pc-AAA, ri-AAA, ..., all) into artifacts/captures, one pcap per end
+  capture stop          close the captures and say where they are
 """
 
 from __future__ import annotations
@@ -183,6 +185,17 @@ class LabShell(CLI):
             mark = "done" if number <= scenario.steps_applied else "next" if number == scenario.steps_applied + 1 \
                 else "    "
             self.console.print(f"  [{mark}] {number}. {title}")
+        return False
+
+    def do_capture(self, line: str) -> bool:
+        """capture start LINK | capture stop"""
+        words = line.split()
+        if words[:1] == ["start"]:
+            args = self._args(line, 2, "capture start LINK")
+            return bool(args) and self._do(lambda: self.lab.capture_start(args[1]))
+        if words == ["stop"]:
+            return self._do(self.lab.capture_stop)
+        self.console.print("usage: capture start LINK | capture stop")
         return False
 
     def do_step(self, line: str) -> bool:

@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from emulator.checks import ping, throughput, traceroute
 from emulator.checks.results import CheckResult
 from emulator.errors import EmulatorError, EnvironmentProblem, RuntimeFailure
 from emulator.runtime import cleanup, environment, lock, ovs_service
+from emulator.runtime.capture import CAPTURE_PACKETS, CaptureFile, Captures, select_ends
 from emulator.runtime.commands import in_namespace
 from emulator.runtime.controller_process import LOST_SIGNAL, ControllerLost, ControllerProcess, free_port
 from emulator.runtime.network import EmulatedNetwork
@@ -98,6 +99,8 @@ class Live:
     timings: dict[str, float]
     plan_path: Path
     cleanup: str = ""
+    captures: list[CaptureFile] = field(default_factory=list)
+    recorder: Captures = field(default_factory=Captures)   # stopped (files closed) by the teardown, always
 
     def apply(self, prepared: Prepared) -> float:
         """Carry a live change into the network; return the seconds until every bridge has its new flows.
@@ -120,8 +123,13 @@ def write_atomically(path: Path, text: str) -> None:
 
 @contextmanager
 def live_network(prepared: Prepared, *, progress: Progress = lambda _line: None,
-                 artifacts: Path | None = None) -> Iterator[Live]:
-    """Build the network and wait for every flow; tear everything down on leaving, however it is left."""
+                 artifacts: Path | None = None, capture: list[str] | None = None) -> Iterator[Live]:
+    """Build the network and wait for every flow; tear everything down on leaving, however it is left.
+
+    `capture` names links (as the console does, or `all`) to record, one pcap per link end, in
+    ARTIFACTS/captures (ARTIFACTS defaults to ./artifacts then).
+    """
+    ends = select_ends(prepared.plan, capture) if capture else []     # an unknown name: before anything is built
     require_root_and_tools()
     started = time.monotonic()
     timings: dict[str, float] = {}
@@ -149,10 +157,16 @@ def live_network(prepared: Prepared, *, progress: Progress = lambda _line: None,
             counts = wait_for_flows(prepared.plan, explain=controller.log_tail)
             timings["ready_s"] = time.monotonic() - started
             controller.arm_standby()
+            if ends:
+                folder = (artifacts or Path("artifacts")) / "captures"
+                live.captures = live.recorder.start(ends, folder, live.processes.spawn)
+                progress(f"capturing on {len(ends)} link ends into {folder} (at most {CAPTURE_PACKETS} packets "
+                         f"each)")
             progress(f"all flows installed ({sum(counts.values())} on {len(counts)} bridges); all checks ready")
             yield live
         finally:
             controller.stop_watching()
+            live.recorder.stop()        # SIGINT first: every pcap is closed complete, whatever ended the run
             live.processes.stop_all()
             teardown_problem = None
             try:
@@ -176,14 +190,14 @@ def live_network(prepared: Prepared, *, progress: Progress = lambda _line: None,
 
 
 def execute(prepared: Prepared, *, progress: Progress = lambda _line: None,
-            artifacts: Path | None = None) -> RunOutcome:
+            artifacts: Path | None = None, capture: list[str] | None = None) -> RunOutcome:
     """Build the network, run every check, tear everything down."""
-    with live_network(prepared, progress=progress, artifacts=artifacts) as live:
+    with live_network(prepared, progress=progress, artifacts=artifacts, capture=capture) as live:
         checks_started = time.monotonic()
         checks = run_checks(prepared, live.network, live.processes, progress)
         live.timings["checks_s"] = time.monotonic() - checks_started
     return RunOutcome(prepared, live.environment, checks, live.timings, live.cleanup,
-                      list(live.controller.restarts))
+                      list(live.controller.restarts), [capture.to_json() for capture in live.captures])
 
 
 def run_checks(prepared: Prepared, network: EmulatedNetwork, processes: Processes,

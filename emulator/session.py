@@ -108,6 +108,7 @@ class RunOutcome:
     timings: dict[str, float] = field(default_factory=dict)
     cleanup: str = ""
     controller_restarts: list[ControllerRestart] = field(default_factory=list)
+    captures: list[dict] = field(default_factory=list)    # one per link end: link, node, interface, file, packets
 
     @property
     def notes(self) -> list[str]:

@@ -92,6 +92,11 @@ def show_outcome(console: Console, outcome: RunOutcome) -> None:
     console.print(nodes_table(outcome.prepared.plan))
     route_tables(console, outcome.prepared.network)
     show_checks(console, outcome.checks)
+    for capture in outcome.captures:
+        console.print(f"capture {capture['link']} at {capture['node']} ({capture['interface']}): {capture['file']}, "
+                      f"{capture['packets']} packets")
+    if outcome.captures:
+        console.print("[dim]open a capture with: wireshark FILE, or tcpdump -r FILE -e -nn (shows the 802.1Q tags)[/dim]")
     timings = ", ".join(f"{k} {v:.1f}" for k, v in outcome.timings.items())
     console.print(f"[dim]timings (s): {timings}; cleanup: {outcome.cleanup}[/dim]")
     failed = [c for c in outcome.checks if not c.passed]

@@ -26,9 +26,10 @@ def _cli(*args, timeout: float = 300) -> subprocess.CompletedProcess:
 
 def test_run_writes_the_json_report_and_exits_zero(tmp_path):
     report_path = tmp_path / "report.json"
-    result = _cli("run", "multi_vpc_leased_line", "--json", str(report_path))
+    result = _cli("run", "multi_vpc_leased_line", "--json", str(report_path), "--capture", "ri-AAA",
+                  "--artifacts", str(tmp_path / "artifacts"))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "all 9 checks passed" in result.stdout
+    assert "all 9 checks passed" in result.stdout and "tcpdump -r FILE" in result.stdout
     report = json.loads(report_path.read_text())
     assert report["scenario"] == "multi_vpc_leased_line" and report["passed"] is True
     assert {"datapath", "datapath_kind", "netem", "vlan_8021q"} <= set(report["environment"])
@@ -66,6 +67,8 @@ def _matches_the_documented_format(report: dict) -> None:
         if "explanation" in example:
             assert set(example["explanation"]) == set(real["explanation"])
     assert set(documented["timings_s"]) == set(report["timings_s"])
+    assert set(documented["captures"][0]) == set(report["captures"][0])
+    assert len(report["captures"]) == 2 and all(Path(c["file"]).stat().st_size > 24 for c in report["captures"])
 
 
 def test_a_wrong_expectation_fails_the_run_with_exit_one(tmp_path):

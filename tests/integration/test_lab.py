@@ -74,3 +74,14 @@ def test_checks_follow_the_changed_state(lab):
         assert to_vpc_a.detail.reachable is False and to_vpc_a.detail.expected is False
     finally:
         lab.activate("ri-CCC")
+
+
+def test_capture_start_and_stop_in_the_lab(lab, tmp_path):
+    said = lab.capture_start("ri-AAA", tmp_path)
+    assert "2 link ends" in said
+    assert lab.ping("idc-server-1", "i-vpcb-1")
+    listed = lab.capture_stop()
+    files = sorted(tmp_path.glob("*.pcap"))
+    assert len(files) == 2 and all(path.stat().st_size > 24 for path in files)
+    assert "wireshark" in listed and " 0 packets" not in listed
+    assert lab.capture_stop() == "no capture is running"

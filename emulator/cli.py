@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", type=Path, metavar="PATH", help="also write the report as JSON to PATH")
     run.add_argument("--artifacts", type=Path, metavar="DIR",
                      help="keep the plan and the controller's log in DIR")
+    run.add_argument("--report", type=Path, metavar="DIR",
+                     help="write DIR/report.html (self-contained: topology, ping matrix, checks) and DIR/report.json")
     run.add_argument("--capture", action="append", metavar="LINK",
                      help="record LINK (its console name: pc-AAA, ri-AAA, an attachment; or all) into "
                           "DIR/captures, one pcap per link end (DIR: --artifacts, default ./artifacts); repeatable")
@@ -155,6 +157,15 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
             raise EmulatorError(f"cannot write the JSON report to {args.json}: {exc.strerror}",
                                 fix="choose a writable path for --json") from None
         console.print(f"JSON report written to {args.json}")
+    if args.report is not None:
+        from emulator.report import html_report
+
+        try:
+            page = html_report.write(outcome, args.report)
+        except OSError as exc:
+            raise EmulatorError(f"cannot write the report to {args.report}: {exc.strerror}",
+                                fix="choose a writable directory for --report") from None
+        console.print(f"HTML report written to {page} (opens offline)")
     return EXIT_OK if outcome.passed else EXIT_CHECKS_FAILED
 
 

@@ -14,9 +14,10 @@ PYTHON="${PYTHON:-python3}"
 # mininet: mnexec; openvswitch-switch: the routers; iperf3/libiperf0: throughput;
 # ethtool: offloads off for the userspace datapath; iproute2: ip/tc; iputils-ping: single pings (lab, tests);
 # fping: the ping matrix (one process per source, all destinations at once); tcpdump: the VLAN capture test;
-# python3-venv: the virtualenv; util-linux: unshare for capability probes; graphviz: `dot` draws the topology.
+# python3-venv: the virtualenv; util-linux: unshare for capability probes; graphviz: `dot` draws the topology;
+# chromium: the HTML report's test opens it in a real (headless) browser.
 PACKAGES=(mininet openvswitch-switch iperf3 libiperf0 ethtool iproute2 iputils-ping fping tcpdump python3-venv
-          util-linux procps graphviz)
+          util-linux procps graphviz chromium)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

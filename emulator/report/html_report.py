@@ -1,0 +1,79 @@
+"""One self-contained HTML page for a run (`run --report DIR`): opens offline, nothing fetched.
+
+The topology picture (inline SVG, with the first traceroute's path drawn on
+it), the ping matrix as a coloured grid whose unreachable cells carry their
+reason and fix, traceroute, throughput, the tutorial's steps as the control
+plane accepted them, route tables, captures, environment notes and timings.
+The JSON report is written beside it. Jinja2 escapes every value taken from
+the scenario file; only Graphviz's own SVG goes in as markup.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from emulator.checks.results import PingDetail, ThroughputDetail, TracerouteDetail
+from emulator.report import graph, json_report
+from emulator.session import RunOutcome
+
+TEMPLATES = Environment(loader=PackageLoader("emulator.report", "templates"),
+                        autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
+
+
+def _matrix(outcome: RunOutcome) -> dict[tuple[str, str], dict[str, Any]]:
+    cells = {}
+    for check in outcome.checks:
+        detail = check.detail
+        if not isinstance(detail, PingDetail):
+            continue
+        why = check.explanation
+        css = "wrong" if not check.passed else "reach" if detail.reachable else "blocked"
+        text = ("reachable" if detail.reachable else "unreachable") + ("" if check.passed else " (NOT as expected)")
+        cells[(check.src, check.dst)] = {
+            "css": css, "text": text, "title": f"{detail.replies}/{detail.sent} replies",
+            "code": why.code if why else "", "hop": why.hop if why else "",
+            "message": why.message if why else "", "fix": why.fix if why else ""}
+    return cells
+
+
+def render(outcome: RunOutcome, folder: Path) -> str:
+    prepared = outcome.prepared
+    data = json_report.build(outcome)
+    traced = prepared.scenario.traceroutes[0] if prepared.scenario.traceroutes else None
+    pair = prepared.expected.get((traced.src, traced.dst)) if traced else None
+    picture = graph.render(prepared, "svg", pair).decode()
+    picture = picture[picture.index("<svg"):]            # inline: no XML prolog or DOCTYPE inside HTML
+    steps = [{"text": line, "title": line.startswith("Step ")} for line in prepared.scenario.steps]
+    traceroutes = [{"src": c.src, "dst": c.dst, "passed": c.passed,
+                    "hops": " > ".join(f"{hop or '*'} ({node})" for hop, node in zip(c.detail.hops, c.detail.hop_nodes,
+                                                                                    strict=False)),
+                    "expected": " > ".join(c.detail.expected_hops)}
+                   for c in outcome.checks if isinstance(c.detail, TracerouteDetail)]
+    throughputs = [{"src": c.src, "dst": c.dst, "passed": c.passed, "measured_mbps": c.detail.measured_mbps,
+                    "configured_mbps": c.detail.configured_mbps, "ratio": c.detail.ratio}
+                   for c in outcome.checks if isinstance(c.detail, ThroughputDetail)]
+    captures = [{**capture, "href": os.path.relpath(capture["file"], folder)} for capture in outcome.captures]
+    failed = sum(not check.passed for check in outcome.checks)
+    return TEMPLATES.get_template("report.html.j2").render(
+        title=data["title"] or data["scenario"], reference=prepared.scenario.reference, scenario=data["scenario"],
+        report_version=data["report_version"], passed=outcome.passed,
+        verdict=f"all {len(outcome.checks)} checks passed" if outcome.passed
+        else f"{failed} of {len(outcome.checks)} checks failed",
+        picture=picture, traced=f"{traced.src} -> {traced.dst}" if traced else "",
+        hosts=prepared.network.hosts, matrix=_matrix(outcome), traceroutes=traceroutes, throughputs=throughputs,
+        steps=steps, route_tables=data["route_tables"], captures=captures, notes=data["notes"],
+        environment=data["environment"], timings=data["timings_s"], cleanup=data["cleanup"])
+
+
+def write(outcome: RunOutcome, folder: Path) -> Path:
+    """DIR/report.html and DIR/report.json; returns the page's path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    page = folder / "report.html"
+    page.write_text(render(outcome, folder))
+    (folder / "report.json").write_text(json.dumps(json_report.build(outcome), indent=2) + "\n")
+    return page

@@ -1,0 +1,36 @@
+"""The HTML report renders a run's outcome: self-contained, every node on the page, scenario text escaped."""
+
+import yaml
+
+from emulator import scenario, session
+from emulator.capabilities import Environment
+from emulator.checks import ping
+from emulator.report import html_report
+from tests.conftest import REFERENCE
+
+
+def _outcome(write_scenario, title: str) -> session.RunOutcome:
+    data = yaml.safe_load(REFERENCE.read_text())
+    data["title"] = title
+    prepared = session.prepare(scenario.load(str(write_scenario(data))))
+    checks = [ping.ping_result(ping.Echoes(2, 2 if pair.reachable else 0), pair, None)
+              for pair in prepared.expected.values()]
+    environment = Environment(datapath="user", kernel_ovs_module=False, netem=False, vlan_8021q=False, htb=True)
+    return session.RunOutcome(prepared, environment, checks, {"build_s": 1.0, "total_s": 2.0}, "nothing left")
+
+
+def test_the_page_holds_the_picture_the_matrix_and_every_node(write_scenario, tmp_path):
+    outcome = _outcome(write_scenario, "Leased line lab")
+    page = html_report.write(outcome, tmp_path).read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<svg" in page and "<?xml" not in page
+    for node_id in outcome.prepared.network.nodes:
+        if not node_id.endswith("@ap"):
+            assert node_id in page, node_id
+    assert 'id="matrix"' in page and "NO_ROUTE" in page and "fix:" in page
+    assert "http://" not in page.replace("http://www.w3.org", "") and "https://" not in page   # nothing fetched
+    assert (tmp_path / "report.json").exists()
+
+
+def test_scenario_text_is_escaped(write_scenario, tmp_path):
+    page = html_report.render(_outcome(write_scenario, "<script>alert(1)</script>"), tmp_path)
+    assert "<script>" not in page and "&lt;script&gt;" in page

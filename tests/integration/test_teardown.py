@@ -16,8 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "250"}
 
 
-def _start_run_and_wait_until_ready() -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "emulator", "run", "multi_vpc_leased_line"], cwd=ROOT, env=ENV,
+def _start_run_and_wait_until_ready(*extra: str) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-m", "emulator", "run", "multi_vpc_leased_line", *extra], cwd=ROOT,
+                               env=ENV,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 90
     seen = []
@@ -33,14 +34,22 @@ def _start_run_and_wait_until_ready() -> subprocess.Popen:
 
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 130)])
-def test_a_stopped_run_tears_everything_down(sig, code):
-    process = _start_run_and_wait_until_ready()
+def test_a_stopped_run_tears_everything_down(sig, code, tmp_path):
+    from scapy.all import rdpcap
+
+    process = _start_run_and_wait_until_ready("--capture", "pc-AAA", "--artifacts", str(tmp_path))
     assert not cleanup.leftovers().empty()          # the network is really there ...
     process.send_signal(sig)
     out, _ = process.communicate(timeout=60)
     assert process.returncode == code, out
     assert "Traceback" not in out
     assert cleanup.leftovers().empty(), cleanup.leftovers().summary()   # ... and really gone
+    captures = sorted((tmp_path / "captures").glob("*.pcap"))
+    assert len(captures) == 4
+    for path in captures:
+        rdpcap(str(path))                           # closed by the teardown: complete, readable files
+    still = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout
+    assert not still.strip(), f"capture processes left running: {still}"
 
 
 @pytest.fixture

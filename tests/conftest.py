@@ -35,3 +35,18 @@ def write_scenario(tmp_path: Path):
         return path
 
     return write
+
+
+@pytest.fixture
+def call(capsys, monkeypatch):
+    """Run the CLI in this process (`cli.main(argv)`); return (exit code, stdout, stderr)."""
+    from emulator import cli
+
+    monkeypatch.setenv("COLUMNS", "200")
+
+    def invoke(*argv: str) -> tuple[int, str, str]:
+        code = cli.main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke

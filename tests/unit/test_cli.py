@@ -3,23 +3,8 @@
 import json
 import os
 
-import pytest
 
-from emulator import cli
 from tests.conftest import REFERENCE
-
-
-@pytest.fixture
-def call(capsys, monkeypatch):
-    """Run the CLI in this process; return (exit code, stdout, stderr)."""
-    monkeypatch.setenv("COLUMNS", "200")
-
-    def invoke(*argv: str) -> tuple[int, str, str]:
-        code = cli.main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
 
 
 def test_list_names_the_shipped_scenarios(call):

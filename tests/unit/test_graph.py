@@ -5,22 +5,10 @@ import re
 
 import pytest
 
-from emulator import cli, scenario, session
+from emulator import scenario, session
 from emulator.report import graph
 
 SCENARIOS = scenario.available_scenarios()
-
-
-@pytest.fixture
-def call(capsys, monkeypatch):
-    monkeypatch.setenv("COLUMNS", "200")
-
-    def invoke(*argv: str) -> tuple[int, str, str]:
-        code = cli.main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
 
 
 @pytest.mark.parametrize("name", SCENARIOS)

@@ -22,7 +22,7 @@ from emulator.errors import ScenarioError
 from emulator.routing.reachability import PairResult
 from emulator.runner import Live, run_checks
 from emulator.session import Prepared, explain_pair, prepare
-from emulator.runtime.capture import CAPTURE_PACKETS, select_ends
+from emulator.captures import CAPTURE_PACKETS, OPEN_HINT, select_ends
 from emulator.runtime.commands import run
 
 
@@ -130,7 +130,7 @@ class Lab:
             return "no capture is running"
         lines = [f"{capture.path} ({capture.end.node_id}, {capture.end.interface}): {capture.packets} packets"
                  for capture in files]
-        return "\n".join(lines + ["open one with: wireshark FILE, or tcpdump -r FILE -e -nn (shows the 802.1Q tags)"])
+        return "\n".join([*lines, OPEN_HINT])
 
     def flows(self, node_id: str) -> str:
         try:

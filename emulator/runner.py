@@ -23,7 +23,8 @@ from emulator.checks import ping, throughput, traceroute
 from emulator.checks.results import CheckResult
 from emulator.errors import EmulatorError, EnvironmentProblem, RuntimeFailure
 from emulator.runtime import cleanup, environment, lock, ovs_service
-from emulator.runtime.capture import CAPTURE_PACKETS, CaptureFile, Captures, select_ends
+from emulator.captures import CAPTURE_PACKETS, CaptureFile, select_ends
+from emulator.runtime.capture import Captures
 from emulator.runtime.commands import in_namespace
 from emulator.runtime.controller_process import LOST_SIGNAL, ControllerLost, ControllerProcess, free_port
 from emulator.runtime.network import EmulatedNetwork
@@ -197,7 +198,7 @@ def execute(prepared: Prepared, *, progress: Progress = lambda _line: None,
         checks = run_checks(prepared, live.network, live.processes, progress)
         live.timings["checks_s"] = time.monotonic() - checks_started
     return RunOutcome(prepared, live.environment, checks, live.timings, live.cleanup,
-                      list(live.controller.restarts), [capture.to_json() for capture in live.captures])
+                      list(live.controller.restarts), list(live.captures))
 
 
 def run_checks(prepared: Prepared, network: EmulatedNetwork, processes: Processes,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
 from emulator.capabilities import Environment
+from emulator.captures import CaptureFile
 from emulator.checks.results import CheckResult
 from emulator.errors import ScenarioError
 from emulator.plan import Plan, make_plan
@@ -108,7 +109,7 @@ class RunOutcome:
     timings: dict[str, float] = field(default_factory=dict)
     cleanup: str = ""
     controller_restarts: list[ControllerRestart] = field(default_factory=list)
-    captures: list[dict] = field(default_factory=list)    # one per link end: link, node, interface, file, packets
+    captures: list[CaptureFile] = field(default_factory=list)    # one per link end, with its packet count
 
     @property
     def notes(self) -> list[str]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from emulator.checks.results import CheckResult, Explanation, PingDetail
 from emulator.routing.reachability import PairResult
+from emulator.runtime.commands import finish
 
 PARALLEL_SOURCES = 8
 PROCESS_TIMEOUT_S = 60.0
@@ -68,11 +69,7 @@ def _one_pass(targets: dict[str, list[str]], round_: Pass, spawn: Spawn) -> dict
     running: list[tuple[str, subprocess.Popen]] = []
 
     def collect(src: str, process: subprocess.Popen) -> None:
-        try:
-            out, err = process.communicate(timeout=PROCESS_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            out, err = process.communicate()
+        out, err = finish(process, PROCESS_TIMEOUT_S)
         found = parse_fping((out or "") + (err or ""))
         for ip in targets[src]:
             counts[(src, ip)] = found.get(ip, (round_.count, 0))

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from emulator.checks.results import CheckResult, ThroughputDetail
 from emulator.routing.reachability import PairResult, bottleneck_mbps
-from emulator.runtime.commands import python_module
+from emulator.runtime.commands import finish, python_module
 
 IPERF_PORT = 5201
 # HTB gives ~95% of the rate as TCP goodput (Ethernet/IP/TCP headers); a shared,
@@ -35,16 +35,8 @@ def run_throughput(expected_pair: PairResult, duration_s: int,
                                       "--port", str(IPERF_PORT)))
     client = spawn(src, python_module("emulator.checks.iperf_worker", "client", "--server", dst_ip,
                                       "--port", str(IPERF_PORT), "--duration", str(duration_s)))
-    try:
-        out, err = client.communicate(timeout=duration_s + 30)
-    except subprocess.TimeoutExpired:
-        client.kill()
-        out, err = client.communicate()
-    try:
-        server.communicate(timeout=5)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.communicate()
+    out, err = finish(client, duration_s + 30)
+    finish(server, 5)
     try:
         result = json.loads(out)
     except (json.JSONDecodeError, TypeError):

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from emulator.checks.results import CheckResult, TracerouteDetail
 from emulator.routing.reachability import PairResult
-from emulator.runtime.commands import python_module
+from emulator.runtime.commands import finish, python_module
 
 PROBE_TIMEOUT_S = 2.0
 
@@ -24,11 +24,7 @@ def run_traceroute(expected_pair: PairResult, spawn: Callable[[list[str]], subpr
     argv = python_module("emulator.checks.trace_probe", str(verdict.dst),
                          "--max-hops", str(len(expected) + 3), "--timeout", str(PROBE_TIMEOUT_S))
     process = spawn(argv)
-    try:
-        out, err = process.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        out, err = process.communicate()
+    out, err = finish(process, 30)
     try:
         measured = json.loads(out)
     except (json.JSONDecodeError, TypeError):

@@ -17,6 +17,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from emulator.captures import OPEN_HINT
 from emulator.checks.results import PingDetail, ThroughputDetail, TracerouteDetail
 from emulator.report import graph, json_report
 from emulator.session import RunOutcome
@@ -57,7 +58,7 @@ def render(outcome: RunOutcome, folder: Path) -> str:
     throughputs = [{"src": c.src, "dst": c.dst, "passed": c.passed, "measured_mbps": c.detail.measured_mbps,
                     "configured_mbps": c.detail.configured_mbps, "ratio": c.detail.ratio}
                    for c in outcome.checks if isinstance(c.detail, ThroughputDetail)]
-    captures = [{**capture, "href": os.path.relpath(capture["file"], folder)} for capture in outcome.captures]
+    captures = [{**capture.to_json(), "href": os.path.relpath(capture.path, folder)} for capture in outcome.captures]
     failed = sum(not check.passed for check in outcome.checks)
     return TEMPLATES.get_template("report.html.j2").render(
         title=data["title"] or data["scenario"], reference=prepared.scenario.reference, scenario=data["scenario"],
@@ -66,7 +67,7 @@ def render(outcome: RunOutcome, folder: Path) -> str:
         else f"{failed} of {len(outcome.checks)} checks failed",
         picture=picture, traced=f"{traced.src} -> {traced.dst}" if traced else "",
         hosts=prepared.network.hosts, matrix=_matrix(outcome), traceroutes=traceroutes, throughputs=throughputs,
-        steps=steps, route_tables=data["route_tables"], captures=captures, notes=data["notes"],
+        steps=steps, route_tables=data["route_tables"], captures=captures, open_hint=OPEN_HINT, notes=data["notes"],
         environment=data["environment"], timings=data["timings_s"], cleanup=data["cleanup"])
 
 

@@ -29,7 +29,7 @@ def build(outcome: RunOutcome) -> dict[str, Any]:
                          for node in prepared.network.nodes.values() if node.kind is NodeKind.CLOUD_ROUTER},
         "checks": [check.to_json() for check in outcome.checks],
         "controller_restarts": [restart.to_json() for restart in outcome.controller_restarts],
-        "captures": outcome.captures,
+        "captures": [capture.to_json() for capture in outcome.captures],
         "timings_s": {k: round(v, 3) for k, v in outcome.timings.items()},
         "cleanup": outcome.cleanup,
     }

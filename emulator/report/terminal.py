@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from emulator.captures import OPEN_HINT
 from emulator.checks.results import CheckResult, PingDetail, TracerouteDetail
 from emulator.plan import Plan
 from emulator.routing.model import Network, NodeKind, RouteKind
@@ -93,10 +94,10 @@ def show_outcome(console: Console, outcome: RunOutcome) -> None:
     route_tables(console, outcome.prepared.network)
     show_checks(console, outcome.checks)
     for capture in outcome.captures:
-        console.print(f"capture {capture['link']} at {capture['node']} ({capture['interface']}): {capture['file']}, "
-                      f"{capture['packets']} packets")
+        console.print(f"capture {capture.end.link} at {capture.end.node_id} ({capture.end.interface}): {capture.path}, "
+                      f"{capture.packets} packets")
     if outcome.captures:
-        console.print("[dim]open a capture with: wireshark FILE, or tcpdump -r FILE -e -nn (shows the 802.1Q tags)[/dim]")
+        console.print(f"[dim]{OPEN_HINT}[/dim]")
     timings = ", ".join(f"{k} {v:.1f}" for k, v in outcome.timings.items())
     console.print(f"[dim]timings (s): {timings}; cleanup: {outcome.cleanup}[/dim]")
     failed = [c for c in outcome.checks if not c.passed]

@@ -1,91 +1,25 @@
-"""Packet capture on links named as the console names them: one pcap per link end, bounded, always flushed.
+"""Packet capture on the link ends emulator/captures.py chose: one pcap per end, bounded, always flushed.
 
-`pc-AAA` names both halves of a leased line (customer device -> access point,
-and the 802.1Q trunk from the access point to the VBR), `ri-AAA` the router
-interface pair it belongs to, `vsw-...`/`subnet-...` an instance's link, an
-attachment or peering its link; `all` every link. tcpdump runs on each end in
-that end's namespace (the bridges' ends are in the host's), writes each packet
-as it comes (-U), and stops after CAPTURE_PACKETS packets; teardown stops it
-with SIGINT first, so the file is complete whatever ended the run.
+tcpdump runs on each end in that end's namespace (the bridges' ends are in the
+host's), writes each packet as it comes, and stops after CAPTURE_PACKETS
+packets; teardown stops it with SIGINT first, so the file is complete whatever
+ended the run.
 """
 
 from __future__ import annotations
 
-import difflib
 import signal
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from emulator.errors import RuntimeFailure, ScenarioError
-from emulator.plan import Plan, PlanLink
+from emulator.captures import CAPTURE_PACKETS, CaptureFile, LinkEnd
+from emulator.errors import RuntimeFailure
+from emulator.runtime.commands import finish
 
-CAPTURE_PACKETS = 20_000      # per link end: at most about 30 MB of full-size frames
 START_TIMEOUT_S = 5.0
 STOP_TIMEOUT_S = 5.0
-
-
-@dataclass(frozen=True)
-class LinkEnd:
-    link: str          # the console name of the link (pc-AAA, ri-AAA/ri-BBB)
-    node_id: str       # the cloud ID of the node at this end
-    node_name: str     # its Linux name
-    interface: str
-    in_namespace: bool  # a Linux node's own namespace, else the host's (an OVS bridge's port)
-
-    def file_name(self) -> str:
-        return f"{self.link.replace('/', '+') or 'lan'}_{self.node_id}_{self.interface}.pcap"
-
-
-@dataclass
-class CaptureFile:
-    """What the report lists: where the pcap is and how many packets it holds."""
-
-    end: LinkEnd
-    path: Path
-    packets: int | None = None
-
-    def to_json(self) -> dict:
-        return {"link": self.end.link, "node": self.end.node_id, "interface": self.end.interface,
-                "file": str(self.path), "packets": self.packets, "packet_limit": CAPTURE_PACKETS}
-
-
-def link_names(plan: Plan) -> list[str]:
-    """Every name a link answers to: its console ID and each router interface of a pair."""
-    names = set()
-    for link in plan.links:
-        if link.cloud_id:
-            names.add(link.cloud_id)
-            names.update(link.cloud_id.split("/"))
-    return sorted(names)
-
-
-def select_ends(plan: Plan, wanted: list[str]) -> list[LinkEnd]:
-    """The link ends to capture for console names (or `all`); an unknown name is refused with a suggestion."""
-    known = link_names(plan)
-    chosen: list[PlanLink] = []
-    for name in wanted:
-        if name == "all":
-            chosen += list(plan.links)
-            continue
-        matches = [link for link in plan.links if name == link.cloud_id or name in link.cloud_id.split("/")]
-        if not matches:
-            close = difflib.get_close_matches(name, known, n=1)
-            raise ScenarioError(f"no link is called {name[:80]} in {plan.scenario}",
-                                fix=(f"did you mean {close[0]}? " if close else "") + "links: " + ", ".join(known)
-                                + ", or all")
-        chosen += matches
-    ends, seen = [], set()
-    for link in chosen:
-        for node_name, intf in ((link.a_node, link.a_intf), (link.b_node, link.b_intf)):
-            if intf in seen:
-                continue
-            seen.add(intf)
-            node = plan.node(node_name)
-            ends.append(LinkEnd(link.cloud_id, node.id, node.name, intf, node.dpid is None))
-    return ends
 
 
 def tcpdump_argv(interface: str, path: Path) -> list[str]:
@@ -129,11 +63,7 @@ class Captures:
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)
         for target, process in self.running:
-            try:
-                _out, err = process.communicate(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                _out, err = process.communicate()
+            _out, err = finish(process, STOP_TIMEOUT_S)
             target.packets = _packets_captured(err or "")
         self.running = []
         return stopped

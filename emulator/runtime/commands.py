@@ -27,6 +27,15 @@ def run(argv: Sequence[str], *, check: bool = True, timeout: float = DEFAULT_TIM
     return result
 
 
+def finish(process: subprocess.Popen, timeout: float) -> tuple[str, str]:
+    """Wait for `process` and read its output; past `timeout` it is killed, and what it wrote is still read."""
+    try:
+        return process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.communicate()
+
+
 def in_namespace(pid: int, argv: Sequence[str]) -> list[str]:
     """The argument list that runs `argv` in the network namespace of process `pid` (a Mininet node)."""
     return ["mnexec", "-a", str(pid), *argv]

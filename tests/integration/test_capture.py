@@ -14,15 +14,15 @@ def test_capture_of_the_leased_line_shows_vlan_1000_on_the_trunk_only(tmp_path):
     prepared = session.prepare(scenario.load("multi_vpc_leased_line"))
     outcome = runner.execute(prepared, artifacts=tmp_path, capture=["pc-AAA"])
     assert outcome.passed
-    ends = {(c["node"], c["interface"]): c for c in outcome.captures}
-    assert len(ends) == 4 and all(c["packets"] for c in outcome.captures), outcome.captures
-    trunk_end = next(c for c in outcome.captures if c["node"] == "vbr-12345678")
-    customer_end = next(c for c in outcome.captures if c["node"] == "customer-router")
-    trunk = [frame for frame in rdpcap(trunk_end["file"]) if ICMP in frame]
-    customer = [frame for frame in rdpcap(customer_end["file"]) if ICMP in frame]
+    ends = {(c.end.node_id, c.end.interface): c for c in outcome.captures}
+    assert len(ends) == 4 and all(c.packets for c in outcome.captures), outcome.captures
+    trunk_end = next(c for c in outcome.captures if c.end.node_id == "vbr-12345678")
+    customer_end = next(c for c in outcome.captures if c.end.node_id == "customer-router")
+    trunk = [frame for frame in rdpcap(str(trunk_end.path)) if ICMP in frame]
+    customer = [frame for frame in rdpcap(str(customer_end.path)) if ICMP in frame]
     assert trunk and all(Dot1Q in frame and frame[Dot1Q].vlan == 1000 for frame in trunk)
     assert customer and not any(Dot1Q in frame for frame in customer)
-    assert all(str(tmp_path / "captures") in c["file"] for c in outcome.captures)
+    assert all(c.path.parent == tmp_path / "captures" for c in outcome.captures)
     assert cleanup.leftovers().empty()
 
 

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PURE_MODULES = ["emulator.yaml_source", "emulator.schema", "emulator.scenario", "emulator.cloud.control_plane",
                 "emulator.routing.topology", "emulator.routing.reachability", "emulator.plan", "controllers.flows",
                 "emulator.session", "emulator.capabilities", "emulator.checks.results", "emulator.report.terminal",
-                "emulator.report.json_report"]
+                "emulator.report.json_report", "emulator.captures"]
 FORBIDDEN = ("mininet", "os_ken", "scapy", "iperf3", "subprocess", "socket")
 
 

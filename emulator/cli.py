@@ -60,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="keep the plan and the controller's log in DIR")
     run.add_argument("--report", type=Path, metavar="DIR",
                      help="write DIR/report.html (self-contained: topology, ping matrix, checks) and DIR/report.json")
+    run.add_argument("--ideal-links", action="store_true",
+                     help="where neither sch_netem nor the userspace delay line works, run with ideal links "
+                          "instead of stopping (the notes say so)")
     run.add_argument("--capture", action="append", metavar="LINK",
                      help="record LINK (its console name: pc-AAA, ri-AAA, an attachment; or all) into "
                           "DIR/captures, one pcap per link end (DIR: --artifacts, default ./artifacts); repeatable")
@@ -148,7 +151,7 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
 
     terminal.show_steps(console, loaded)
     outcome = runner.execute(prepared, progress=lambda line: console.print(f"[dim]- {line}[/dim]"),
-                             artifacts=args.artifacts, capture=args.capture)
+                             artifacts=args.artifacts, capture=args.capture, ideal_links=args.ideal_links)
     terminal.show_outcome(console, outcome)
     if args.json is not None:
         try:

@@ -10,7 +10,7 @@ module and never the other way round) then rebuilds the network.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import IPv4Network
 from pathlib import Path
 
@@ -19,6 +19,8 @@ from rich.table import Table
 from emulator.checks.results import CheckResult
 from emulator.cloud.resources import NextHopType
 from emulator.errors import ScenarioError
+from emulator.impairment import MAX_LATENCY_MS, MAX_LOSS_PERCENT, Impairment
+from emulator.impairment import problem as impairment_problem
 from emulator.routing.reachability import PairResult
 from emulator.runner import Live, run_checks
 from emulator.session import Prepared, explain_pair, prepare
@@ -87,6 +89,14 @@ class Lab:
         return self._change(lambda: self.cloud.set_physical_connection_state(pc_id=pc_id, up=up),
                             f"leased line {pc_id} is {'up' if up else 'down'}")
 
+    def line_set(self, pc_id: str, words: list[str]) -> Changed:
+        """`line set pc-AAA latency 30 jitter 2 loss 1`: the values named change, the others stay."""
+        pc = self.cloud.physical_connections.get(pc_id)
+        current = pc.impairment if pc is not None else Impairment()
+        wanted = parse_line_settings(words, current)
+        return self._change(lambda: self.cloud.modify_physical_connection_impairment(pc_id=pc_id, impairment=wanted),
+                            f"leased line {pc_id}: {wanted.describe()}")
+
     def step(self) -> Changed:
         scenario = self.prepared.scenario
         return self._change(scenario.apply_next_step,
@@ -140,6 +150,34 @@ class Lab:
         if node.dpid is None:
             raise ScenarioError(f"{node_id} is not an OpenFlow bridge", fix="give a VBR or VRouter ID")
         return run(["ovs-ofctl", "-O", "OpenFlow13", "dump-flows", node.name]).stdout
+
+
+LINE_SETTINGS = {"latency": ("latency_ms", MAX_LATENCY_MS), "jitter": ("jitter_ms", MAX_LATENCY_MS),
+                 "loss": ("loss_percent", MAX_LOSS_PERCENT)}
+LINE_SET_USAGE = "line set PC_ID [latency MS] [jitter MS] [loss PERCENT]"
+
+
+def parse_line_settings(words: list[str], current: Impairment) -> Impairment:
+    """Pairs of NAME VALUE (latency, jitter in ms one way; loss in percent) over the line's current values."""
+    if not words or len(words) % 2:
+        raise ScenarioError("name each value and give a number after it", fix=f"e.g. {LINE_SET_USAGE}")
+    values = {}
+    for name, text in zip(words[::2], words[1::2], strict=True):
+        if name not in LINE_SETTINGS:
+            raise ScenarioError(f"{name[:40]!r} is not a property of a line", fix="use latency, jitter or loss")
+        field_name, limit = LINE_SETTINGS[name]
+        try:
+            value = float(text)
+        except ValueError:
+            raise ScenarioError(f"{name} needs a number, not {text[:40]!r}", fix=f"e.g. {LINE_SET_USAGE}") from None
+        if not 0 <= value <= limit:     # NaN fails this too
+            raise ScenarioError(f"{name} {text[:40]} is outside 0..{limit:g}", fix=f"give {name} within 0..{limit:g}")
+        values[field_name] = value
+    wanted = replace(current, **values)
+    why = impairment_problem(wanted)
+    if why:
+        raise ScenarioError(why, fix="set jitter at most the latency")
+    return wanted
 
 
 def _network(text: str) -> IPv4Network:

@@ -4,6 +4,7 @@
   route del ROUTER DEST
   ri deactivate|activate RI_ID
   line down|up PC_ID
+  line set PC_ID [latency MS] [jitter MS] [loss PERCENT]   the line's one-way delay, jitter, loss (live)
   table ROUTER          the route table as the console shows it (ROUTER: a router's or a VPC's ID)
   flows ROUTER          the flows installed on its bridge
   ping SRC DST          one ping between two hosts (cloud IDs or addresses)
@@ -27,7 +28,7 @@ from mininet.log import setLogLevel
 from rich.console import Console
 
 from emulator.errors import EmulatorError
-from emulator.lab import Changed, Lab
+from emulator.lab import LINE_SET_USAGE, Changed, Lab
 from emulator.runner import live_network
 from emulator.session import Prepared
 
@@ -134,7 +135,13 @@ class LabShell(CLI):
         return self._do(lambda: action(args[1]))
 
     def do_line(self, line: str) -> bool:
-        """line down PC_ID | line up PC_ID"""
+        """line down PC_ID | line up PC_ID | line set PC_ID [latency MS] [jitter MS] [loss PERCENT]"""
+        if line.split()[:1] == ["set"]:
+            words = line.split()
+            if len(words) < 2:
+                self.console.print(f"usage: {LINE_SET_USAGE}")
+                return False
+            return self._do(lambda: self.lab.line_set(words[1], words[2:]))
         args = self._args(line, 2, "line down|up PC_ID")
         if args and args[0] not in ("down", "up"):
             self.console.print("usage: line down|up PC_ID")
@@ -216,7 +223,8 @@ def run_lab(prepared: Prepared, console: Console, script: Path | None = None) ->
             raise EmulatorError(f"cannot read the lab script {script}: {exc.strerror}") from None
     terminal.show_steps(console, prepared.scenario)
     while True:
-        with live_network(prepared, progress=lambda line: console.print(f"[dim]- {line}[/dim]")) as live:
+        with live_network(prepared, progress=lambda line: console.print(f"[dim]- {line}[/dim]"),
+                          adjustable_lines=True) as live:
             lab = Lab(prepared, live)
             shell = LabShell(lab, console, queued)
             shell.start()

@@ -14,6 +14,7 @@ from ipaddress import IPv4Network
 from typing import Any
 
 from emulator.errors import EmulatorError
+from emulator.impairment import Impairment
 from emulator.routing.model import LinkKind, Network, Node, NodeKind, RouteKind
 from emulator.routing.reachability import neighbour, neighbours
 
@@ -22,7 +23,8 @@ LINUX_NAME_MAX = 15
 
 _SHORT = {"IDC server": "srv", "ECS instance": "ecs", "VM instance": "vm", "access device": "cpe",
           "access point": "ap", "VBR": "vbr", "VRouter": "vr", "VPC router": "vr", "border gateway": "bgw"}
-SHORT_KINDS = tuple(sorted(set(_SHORT.values())))
+DELAY_LINE_SHORT = "dl"     # the runtime's delay lines (cedl1, ...), spliced into impaired links without netem
+SHORT_KINDS = tuple(sorted(set(_SHORT.values()) | {DELAY_LINE_SHORT}))
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class PlanLink:
     bandwidth_mbps: int | None = None
     active: bool = True
     vlan: int | None = None
+    impairment: Impairment = Impairment()
 
 
 @dataclass(frozen=True)
@@ -108,9 +111,9 @@ class Plan:
         return [n for n in self.nodes if n.dpid is not None]
 
     def structure(self) -> tuple:
-        """What a live change cannot alter without a rebuild: nodes, interfaces, links (not their state)."""
+        """What a live change cannot alter without a rebuild: nodes, interfaces, links (not their state, delay or loss)."""
         return (tuple((n.name, n.id, n.kind, n.dpid, n.interfaces, n.bridges, n.vlan_pairs) for n in self.nodes),
-                tuple(replace(link, active=True) for link in self.links))
+                tuple(replace(link, active=True, impairment=None) for link in self.links))
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1, sort_keys=True)
@@ -120,7 +123,9 @@ class Plan:
         raw = json.loads(text)
         return cls(scenario=raw["scenario"], hosts=tuple(raw["hosts"]), generation=raw.get("generation", 1),
                    nodes=tuple(_node_from(n) for n in raw["nodes"]),
-                   links=tuple(replace(PlanLink(**link), kind=LinkKind(link["kind"])) for link in raw["links"]))
+                   links=tuple(replace(PlanLink(**link), kind=LinkKind(link["kind"]),
+                                       impairment=Impairment.from_json(link.get("impairment")))
+                               for link in raw["links"]))
 
 
 def _node_from(raw: dict[str, Any]) -> PlanNode:
@@ -174,7 +179,7 @@ def make_plan(network: Network, scenario: str, generation: int = 1) -> Plan:
         b = end_intf[(link.b[0], link.b[1], link.id)]
         links.append(PlanLink(a_node=names[link.a[0]], a_intf=a.name, b_node=names[link.b[0]], b_intf=b.name,
                               kind=link.kind, cloud_id=link.cloud_id, bandwidth_mbps=link.bandwidth_mbps,
-                              active=link.active, vlan=link.vlan))
+                              active=link.active, vlan=link.vlan, impairment=link.impairment))
 
     nodes = []
     for index, (node_id, node) in enumerate(network.nodes.items(), start=1):

@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from emulator.runtime.commands import in_namespace
 from emulator.runtime.controller_process import LOST_SIGNAL, ControllerLost, ControllerProcess, free_port
 from emulator.runtime.network import EmulatedNetwork
 from emulator.runtime.readiness import wait_for_flows
-from emulator.session import Prepared, RunOutcome
+from emulator.session import LinkPhysics, Prepared, RunOutcome
 
 Progress = Callable[[str], None]
 
@@ -102,6 +102,16 @@ class Live:
     cleanup: str = ""
     captures: list[CaptureFile] = field(default_factory=list)
     recorder: Captures = field(default_factory=Captures)   # stopped (files closed) by the teardown, always
+    notes: list[str] = field(default_factory=list)
+    links: list[LinkPhysics] = field(default_factory=list)  # filled by the teardown (the delay lines' counters)
+
+    def physics(self, counters: dict[str, dict | None]) -> list[LinkPhysics]:
+        """Every link with delay, jitter or loss (or a delay line), and how it is emulated."""
+        plan = self.network.plan
+        return [LinkPhysics(link.cloud_id, link.kind.value, link.impairment, self.network.mechanism(index).value,
+                            counters.get(link.cloud_id))
+                for index, link in enumerate(plan.links)
+                if not link.impairment.ideal or index in self.network.delay_lines]
 
     def apply(self, prepared: Prepared) -> float:
         """Carry a live change into the network; return the seconds until every bridge has its new flows.
@@ -124,11 +134,14 @@ def write_atomically(path: Path, text: str) -> None:
 
 @contextmanager
 def live_network(prepared: Prepared, *, progress: Progress = lambda _line: None,
-                 artifacts: Path | None = None, capture: list[str] | None = None) -> Iterator[Live]:
+                 artifacts: Path | None = None, capture: list[str] | None = None,
+                 ideal_links: bool = False, adjustable_lines: bool = False) -> Iterator[Live]:
     """Build the network and wait for every flow; tear everything down on leaving, however it is left.
 
     `capture` names links (as the console does, or `all`) to record, one pcap per link end, in
-    ARTIFACTS/captures (ARTIFACTS defaults to ./artifacts then).
+    ARTIFACTS/captures (ARTIFACTS defaults to ./artifacts then). `ideal_links` accepts, on a machine that can
+    neither use netem nor run a delay line, links without their delay and loss (said in the notes);
+    `adjustable_lines` builds every leased line so that the lab can change its delay and loss later.
     """
     ends = select_ends(prepared.plan, capture) if capture else []     # an unknown name: before anything is built
     require_root_and_tools()
@@ -144,10 +157,22 @@ def live_network(prepared: Prepared, *, progress: Progress = lambda _line: None,
         env = environment.detect()
         for note in env.notes():
             progress(f"note: {note}")
+        impaired = [link.cloud_id for link in prepared.plan.links if not link.impairment.ideal]
+        extra_notes = []
+        if impaired and env.impairment_mechanism == "none":
+            missing = (f"{', '.join(impaired)} {'asks' if len(impaired) == 1 else 'ask'} for delay, jitter or loss, "
+                       "and this machine has neither sch_netem nor AF_PACKET sockets for the userspace delay line")
+            if not ideal_links:
+                raise EnvironmentProblem(missing, fix="load sch_netem (modprobe sch_netem), or pass --ideal-links "
+                                                      "to run with ideal links")
+            extra_notes.append(f"{missing}: those links are ideal in this run (--ideal-links)")
         run_dir.mkdir(parents=True, exist_ok=True)
         plan_path.write_text(prepared.plan.to_json())
-        network = EmulatedNetwork(prepared.plan, env, controller.port)
-        live = Live(network, Processes(network), controller, env, timings, plan_path)
+        network = EmulatedNetwork(prepared.plan, env, controller.port, state_dir=run_dir,
+                                  adjustable_lines=adjustable_lines and env.impairment_mechanism != "none")
+        if extra_notes:
+            network.environment = replace(env, netem=False, delay_line=False)
+        live = Live(network, Processes(network), controller, env, timings, plan_path, notes=extra_notes)
         try:
             controller.start(on_event=lambda line: progress(f"note: {line}"),
                              bridges={node.name: int(node.dpid, 16) for node in prepared.plan.switches()})
@@ -171,6 +196,13 @@ def live_network(prepared: Prepared, *, progress: Progress = lambda _line: None,
             live.processes.stop_all()
             teardown_problem = None
             try:
+                counters = network.stop_delay_lines()
+                live.links = live.physics(counters)
+                for link in live.links:
+                    drops = (link.counters or {}).get("kernel_drops")
+                    if drops:
+                        live.notes.append(f"the delay line of {link.link} could not keep up: the kernel dropped "
+                                          f"{drops} frames before it read them (its ceiling was reached)")
                 network.stop()
             except RuntimeFailure as problem:
                 teardown_problem = problem
@@ -191,14 +223,15 @@ def live_network(prepared: Prepared, *, progress: Progress = lambda _line: None,
 
 
 def execute(prepared: Prepared, *, progress: Progress = lambda _line: None,
-            artifacts: Path | None = None, capture: list[str] | None = None) -> RunOutcome:
+            artifacts: Path | None = None, capture: list[str] | None = None, ideal_links: bool = False) -> RunOutcome:
     """Build the network, run every check, tear everything down."""
-    with live_network(prepared, progress=progress, artifacts=artifacts, capture=capture) as live:
+    with live_network(prepared, progress=progress, artifacts=artifacts, capture=capture,
+                      ideal_links=ideal_links) as live:
         checks_started = time.monotonic()
         checks = run_checks(prepared, live.network, live.processes, progress)
         live.timings["checks_s"] = time.monotonic() - checks_started
     return RunOutcome(prepared, live.environment, checks, live.timings, live.cleanup,
-                      list(live.controller.restarts), list(live.captures))
+                      list(live.controller.restarts), list(live.captures), live.links, live.notes)
 
 
 def run_checks(prepared: Prepared, network: EmulatedNetwork, processes: Processes,

@@ -19,6 +19,7 @@ from emulator import schema
 from emulator.cloud.control_plane import ControlPlane
 from emulator.cloud.resources import NextHopType, Role, RouterType
 from emulator.errors import CloudError, ScenarioError
+from emulator.impairment import Impairment
 from emulator.yaml_source import SourceMap, load_yaml
 
 SUBNET_KEYS = ("vswitches", "subnets")   # a VPC's subnets, in each provider's word (Provider.SUBNETS_KEY)
@@ -279,8 +280,11 @@ class _Applier:
     def _physical_connection(self, pc: schema.PhysicalConnection, loc: tuple[Any, ...]) -> None:
         self.cloud.create_physical_connection(account=pc.account, pc_id=pc.id, name=pc.name,
                                               access_point=pc.access_point, bandwidth_mbps=pc.bandwidth_mbps,
+                                              impairment=Impairment(pc.latency_ms, pc.jitter_ms, pc.loss_percent),
                                               where=self.where(*loc))
-        self.log.append(f"Leased line {pc.id} ({pc.bandwidth_mbps} Mbit/s) at access point {pc.access_point}, "
+        impairment = self.cloud.physical_connections[pc.id].impairment
+        physics = "" if impairment.ideal else f", {impairment.describe()}"
+        self.log.append(f"Leased line {pc.id} ({pc.bandwidth_mbps} Mbit/s{physics}) at access point {pc.access_point}, "
                         f"account {pc.account}")
 
     def _border_gateway(self, bgw: schema.BorderGateway, loc: tuple[Any, ...]) -> None:
@@ -291,7 +295,7 @@ class _Applier:
     def _vpc_attachment(self, att: schema.VpcAttachment, loc: tuple[Any, ...]) -> None:
         subnets = None if att.propagate == "all" else list(att.propagate)
         created = self.cloud.attach_vpc(attachment_id=att.id, bgw_id=att.border_gateway, vpc_id=att.vpc,
-                                        subnets=subnets, where=self.where(*loc))
+                                        subnets=subnets, latency_ms=att.latency_ms, where=self.where(*loc))
         what = "all segments" if subnets is None else "subnets " + ", ".join(subnets)
         self.log.append(f"Attach {att.vpc} to {att.border_gateway} as {att.id}, propagating {what} "
                         f"({', '.join(map(str, created.segments))})")
@@ -316,7 +320,7 @@ class _Applier:
             account=ri.account, ri_id=ri.id, router_type=RouterType(ri.router_type), router_id=ri.router_id,
             role=Role(ri.role), spec=ri.spec, opposite_account=ri.opposite.account,
             opposite_router_type=RouterType(ri.opposite.router_type), opposite_router_id=ri.opposite.router_id,
-            opposite_interface_id=ri.opposite.interface_id, where=self.where(*loc))
+            opposite_interface_id=ri.opposite.interface_id, latency_ms=ri.latency_ms, where=self.where(*loc))
         self.log.append(f"Router interface {ri.id} on {ri.router_type} {ri.router_id} ({ri.role}, {ri.spec}), "
                         f"peer {ri.opposite.interface_id} of account {ri.opposite.account}")
 

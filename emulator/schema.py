@@ -11,9 +11,10 @@ import re
 from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from emulator.cloud.providers import PROVIDER_NAMES
+from emulator.impairment import MAX_LATENCY_MS, MAX_LOSS_PERCENT, Impairment, problem
 
 _ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,62}$")
 
@@ -116,12 +117,28 @@ class Idc(Strict):
     access_device: AccessDevice
 
 
+def _latency(description: str):
+    return Field(default=0.0, strict=True, ge=0, le=MAX_LATENCY_MS, description=description)
+
+
 class PhysicalConnection(Strict):
     id: CloudId
     account: AccountId
     name: Text = ""
     access_point: Text
     bandwidth_mbps: int = Field(strict=True, ge=1, le=100_000)
+    latency_ms: float = _latency("one-way delay of the line, each direction (default 0: an ideal line)")
+    jitter_ms: float = Field(default=0.0, strict=True, ge=0, le=MAX_LATENCY_MS,
+                             description="spread of the delay around latency_ms, at most latency_ms")
+    loss_percent: float = Field(default=0.0, strict=True, ge=0, le=MAX_LOSS_PERCENT,
+                                description="random loss of packets, each direction")
+
+    @model_validator(mode="after")
+    def _jitter_within_latency(self) -> "PhysicalConnection":
+        why = problem(Impairment(self.latency_ms, self.jitter_ms, self.loss_percent))
+        if why:
+            raise ValueError(f"{why}; set jitter_ms at most latency_ms")
+        return self
 
 
 class Instance(Strict):
@@ -164,6 +181,7 @@ class VpcAttachment(Strict):
     vpc: CloudId
     propagate: Literal["all"] | list[CloudId] = Field(
         default="all", description="'all' segments of the VPC, or a list of its subnet IDs")
+    latency_ms: float = _latency("one-way delay between the border gateway and the VPC (default 0)")
 
 
 class RoutePropagation(Strict):
@@ -206,6 +224,8 @@ class RouterInterface(Strict):
     role: Literal["InitiatingSide", "AcceptingSide"]
     spec: Text
     opposite: Opposite
+    latency_ms: float = _latency("one-way delay of the pair across the provider's backbone (initiating side only; "
+                                 "default 0)")
 
 
 class Connect(Strict):

@@ -14,6 +14,7 @@ from emulator.capabilities import Environment
 from emulator.captures import CaptureFile
 from emulator.checks.results import CheckResult
 from emulator.errors import ScenarioError
+from emulator.impairment import Impairment
 from emulator.plan import Plan, make_plan
 from emulator.routing.model import Network
 from emulator.routing.reachability import PairResult, evaluate, expected_matrix
@@ -101,6 +102,21 @@ class ControllerRestart:
                 "slow_path_unavailable_s": round(self.slow_path_unavailable_s, 3), "new_pid": self.new_pid}
 
 
+@dataclass(frozen=True)
+class LinkPhysics:
+    """A link with delay, jitter or loss: its values, how they were made, and what the delay line counted."""
+
+    link: str                     # the console's name: pc-AAA, ri-AAA/ri-BBB
+    kind: str
+    impairment: Impairment
+    mechanism: str                # "netem", "delay line", or "none" (accepted as ideal with --ideal-links)
+    counters: dict | None = None  # the delay line's, per direction, and frames the kernel dropped before it read them
+
+    def to_json(self) -> dict:
+        return {"link": self.link, "kind": self.kind, **self.impairment.to_json(), "mechanism": self.mechanism,
+                "delay_line_counters": self.counters}
+
+
 @dataclass
 class RunOutcome:
     prepared: Prepared
@@ -110,10 +126,13 @@ class RunOutcome:
     cleanup: str = ""
     controller_restarts: list[ControllerRestart] = field(default_factory=list)
     captures: list[CaptureFile] = field(default_factory=list)    # one per link end, with its packet count
+    links: list[LinkPhysics] = field(default_factory=list)        # links with delay, jitter or loss
+    extra_notes: list[str] = field(default_factory=list)
 
     @property
     def notes(self) -> list[str]:
-        return self.environment.notes() + [restart.note() for restart in self.controller_restarts]
+        return (self.environment.notes() + [restart.note() for restart in self.controller_restarts]
+                + self.extra_notes)
 
     @property
     def passed(self) -> bool:

@@ -4,7 +4,8 @@ The wrapper needs libiperf0, and client and server must be separate processes
 (one object per test). Prints the result as JSON.
 
 `python -m emulator.checks.iperf_worker server --bind IP --port P`
-`python -m emulator.checks.iperf_worker client --server IP --port P --duration S`
+`python -m emulator.checks.iperf_worker client --server IP --port P --duration S
+    [--udp --bandwidth BPS --length BYTES] [--streams N] [--reverse]`
 """
 
 from __future__ import annotations
@@ -26,7 +27,20 @@ def serve(bind: str, port: int) -> dict:
     return {"error": getattr(result, "error", None)}
 
 
-def measure(server_ip: str, port: int, duration: int, connect_timeout: float = 5.0) -> dict:
+def udp_figures(report: dict) -> dict:
+    """The receiver's view of a UDP test from iperf3's JSON (3.12 puts it in sum_received, older ones in sum)."""
+    end = report.get("end", {})
+    received = end.get("sum_received") or end.get("sum", {})
+    sent = end.get("sum_sent") or end.get("sum", {})
+    summary = end.get("sum", {})
+    return {"sent_mbps": sent.get("bits_per_second", 0) / 1e6,
+            "received_mbps": received.get("bits_per_second", 0) / 1e6,
+            "jitter_ms": summary.get("jitter_ms"), "lost_packets": summary.get("lost_packets"),
+            "packets": summary.get("packets"), "lost_percent": summary.get("lost_percent")}
+
+
+def measure(server_ip: str, port: int, duration: int, connect_timeout: float = 5.0, *, udp: bool = False,
+            bandwidth_bps: int = 0, length: int = 0, streams: int = 1, reverse: bool = False) -> dict:
     import iperf3
 
     deadline = time.monotonic() + connect_timeout
@@ -35,13 +49,22 @@ def measure(server_ip: str, port: int, duration: int, connect_timeout: float = 5
         client.server_hostname = server_ip
         client.port = port
         client.duration = duration
-        client.protocol = "tcp"
+        client.protocol = "udp" if udp else "tcp"
+        client.num_streams = streams
+        client.reverse = reverse
+        if bandwidth_bps:
+            client.bandwidth = bandwidth_bps
+        if length:
+            client.blksize = length
         client.json_output = True
         result = client.run()
         error = getattr(result, "error", None) if result is not None else "no result"
         if not error:
+            intervals = [interval["sum"]["bits_per_second"] / 1e6 for interval in result.json.get("intervals", [])]
+            if udp:
+                return {**udp_figures(result.json), "intervals_mbps": intervals, "error": None}
             return {"sent_mbps": result.sent_Mbps, "received_mbps": result.received_Mbps,
-                    "retransmits": getattr(result, "retransmits", None), "error": None}
+                    "retransmits": getattr(result, "retransmits", None), "intervals_mbps": intervals, "error": None}
         if "connect" not in str(error) or time.monotonic() > deadline:
             return {"error": str(error)}
         del client
@@ -58,11 +81,17 @@ def main(argv: list[str] | None = None) -> int:
     client.add_argument("--server", required=True)
     client.add_argument("--port", type=int, required=True)
     client.add_argument("--duration", type=int, default=3)
+    client.add_argument("--udp", action="store_true")
+    client.add_argument("--bandwidth", type=int, default=0, help="bits per second (UDP offered load)")
+    client.add_argument("--length", type=int, default=0, help="bytes per datagram or write")
+    client.add_argument("--streams", type=int, default=1)
+    client.add_argument("--reverse", action="store_true", help="the server sends")
     args = parser.parse_args(argv)
     if args.role == "server":
         outcome = serve(args.bind, args.port)
     else:
-        outcome = measure(args.server, args.port, args.duration)
+        outcome = measure(args.server, args.port, args.duration, udp=args.udp, bandwidth_bps=args.bandwidth,
+                          length=args.length, streams=args.streams, reverse=args.reverse)
     json.dump(outcome, sys.stdout)
     return 0 if not outcome.get("error") else 1
 

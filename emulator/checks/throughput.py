@@ -25,22 +25,35 @@ def judge(configured: int | None, measured: float | None) -> bool:
     return LOWER_RATIO * configured <= measured <= UPPER_RATIO * configured
 
 
+def run_iperf(expected_pair: PairResult, duration_s: int, spawn: Callable[[str, list[str]], subprocess.Popen],
+              *, udp: bool = False, bandwidth_bps: int = 0, length: int = 0, streams: int = 1,
+              reverse: bool = False) -> dict:
+    """One iperf3 test between the pair's hosts (server on the destination); iperf3's figures as a dict."""
+    src, dst = expected_pair.src, expected_pair.dst
+    dst_ip = str(expected_pair.forward.dst)
+    server = spawn(dst, python_module("emulator.checks.iperf_worker", "server", "--bind", dst_ip,
+                                      "--port", str(IPERF_PORT)))
+    options = ["--streams", str(streams)] + (["--udp"] if udp else []) + (["--reverse"] if reverse else [])
+    if bandwidth_bps:
+        options += ["--bandwidth", str(bandwidth_bps)]
+    if length:
+        options += ["--length", str(length)]
+    client = spawn(src, python_module("emulator.checks.iperf_worker", "client", "--server", dst_ip,
+                                      "--port", str(IPERF_PORT), "--duration", str(duration_s), *options))
+    out, err = finish(client, duration_s + 30)
+    finish(server, 5)
+    try:
+        return json.loads(out)
+    except (json.JSONDecodeError, TypeError):
+        return {"error": (err or "no output from iperf3").strip()[-500:]}
+
+
 def run_throughput(expected_pair: PairResult, duration_s: int,
                    spawn: Callable[[str, list[str]], subprocess.Popen]) -> CheckResult:
     """iperf3 from the pair's source to its destination, judged against the path's bottleneck (known in advance)."""
     src, dst = expected_pair.src, expected_pair.dst
     configured = bottleneck_mbps(expected_pair.forward)
-    dst_ip = str(expected_pair.forward.dst)
-    server = spawn(dst, python_module("emulator.checks.iperf_worker", "server", "--bind", dst_ip,
-                                      "--port", str(IPERF_PORT)))
-    client = spawn(src, python_module("emulator.checks.iperf_worker", "client", "--server", dst_ip,
-                                      "--port", str(IPERF_PORT), "--duration", str(duration_s)))
-    out, err = finish(client, duration_s + 30)
-    finish(server, 5)
-    try:
-        result = json.loads(out)
-    except (json.JSONDecodeError, TypeError):
-        result = {"error": (err or "no output from iperf3").strip()[-500:]}
+    result = run_iperf(expected_pair, duration_s, spawn)
     measured = result.get("received_mbps")
     detail = ThroughputDetail(
         protocol="tcp", configured_mbps=configured,

@@ -98,7 +98,7 @@ class BorderGatewayOperations:
         return vpc
 
     def attach_vpc(self, *, attachment_id: str, bgw_id: str, vpc_id: str, subnets: list[str] | None,
-                   where: str = "") -> VpcAttachment:
+                   latency_ms: float = 0.0, where: str = "") -> VpcAttachment:
         """Attach a VPC; it propagates all its segments (subnets None) or the named subnets' segments."""
         bgw = self._gateway(bgw_id, where)
         vpc = self._vpc(vpc_id, where)
@@ -125,7 +125,7 @@ class BorderGatewayOperations:
             segments = [vpc.vswitches[name].cidr for name in subnets]
         self._claim_id(attachment_id, "VPC attachment", where)
         attachment = VpcAttachment(id=attachment_id, border_gateway_id=bgw_id, vpc_id=vpc_id,
-                                   all_segments=subnets is None, segments=segments)
+                                   all_segments=subnets is None, segments=segments, latency_ms=latency_ms)
         self.attachments[attachment_id] = attachment
         try:
             self._check_gateway_table(bgw, attachment, where)

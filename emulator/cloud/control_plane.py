@@ -19,6 +19,8 @@ from emulator.cloud.border_gateway import BorderGatewayOperations
 from emulator.cloud.providers import PROVIDER_NAMES, PROVIDERS, provider_named
 from emulator.cloud.providers.base import Provider
 from emulator.errors import CloudError
+from emulator.impairment import IDEAL, Impairment
+from emulator.impairment import problem as impairment_problem
 
 # Error codes are the provider's own strings where its API reference lists one (ConnectRouterInterface,
 # CreateRouterInterface, ...), spelling included ("InvalidSpec.ValudNotSupported"); the others follow
@@ -275,13 +277,27 @@ class ControlPlane(BorderGatewayOperations):
     # ----- leased lines and VBRs ----------------------------------------------------------------
 
     def create_physical_connection(self, *, account: str, pc_id: str, name: str, access_point: str,
-                                   bandwidth_mbps: int, where: str = "") -> PhysicalConnection:
+                                   bandwidth_mbps: int, impairment: Impairment = IDEAL,
+                                   where: str = "") -> PhysicalConnection:
         self.require_resource("physical connections", where)
         self._require_account(account, where)
         self._claim_id(pc_id, "physical connection", where)
         pc = PhysicalConnection(id=pc_id, account=account, name=name, access_point=access_point,
-                                bandwidth_mbps=bandwidth_mbps)
+                                bandwidth_mbps=bandwidth_mbps, impairment=impairment)
         self.physical_connections[pc_id] = pc
+        return pc
+
+    def modify_physical_connection_impairment(self, *, pc_id: str, impairment: Impairment,
+                                              where: str = "") -> PhysicalConnection:
+        """The emulator's own operation (the line's physics, not a console setting): change delay, jitter, loss."""
+        pc = self.physical_connections.get(pc_id)
+        if pc is None:
+            raise CloudError("InvalidPhysicalConnectionId.NotFound", f"no physical connection {pc_id}",
+                             fix="name one of: " + (", ".join(self.physical_connections) or "none"), where=where)
+        why = impairment_problem(impairment)
+        if why:
+            raise CloudError("InvalidParameter", why, fix="set jitter at most the latency", where=where)
+        pc.impairment = impairment
         return pc
 
     def create_vbr(self, *, account: str, vbr_id: str, name: str, physical_connection_id: str, vlan_id: int,
@@ -350,7 +366,7 @@ class ControlPlane(BorderGatewayOperations):
 
     def create_router_interface(self, *, account: str, ri_id: str, router_type: RouterType, router_id: str,
                                 role: Role, spec: str, opposite_account: str, opposite_router_type: RouterType,
-                                opposite_router_id: str, opposite_interface_id: str,
+                                opposite_router_id: str, opposite_interface_id: str, latency_ms: float = 0.0,
                                 where: str = "") -> RouterInterface:
         self.require_resource("router interfaces", where)
         self._require_account(account, where)
@@ -376,6 +392,9 @@ class ControlPlane(BorderGatewayOperations):
             raise CloudError("InvalidSpec.ValudNotSupported",
                              f"the accepting side has no specification of its own (got {spec!r})",
                              fix=f"set spec: {RECEIVER_SPEC}; it carries the initiator's bandwidth", where=where)
+        if role is Role.ACCEPTOR and latency_ms:
+            raise CloudError("InvalidParameter", "the accepting side carries the initiating side's latency_ms",
+                             fix="set latency_ms on the initiating side's interface only", where=where)
         if len(self.interfaces_of(router_id)) >= MAX_ROUTER_INTERFACES_PER_ROUTER:
             raise CloudError("QuotaExceeded.RouterInterface",
                              f"{router_id} already has {MAX_ROUTER_INTERFACES_PER_ROUTER} router interfaces",
@@ -384,7 +403,7 @@ class ControlPlane(BorderGatewayOperations):
         ri = RouterInterface(id=ri_id, account=account, router_type=router_type, router_id=router_id, role=role,
                              spec=spec, opposite_account=opposite_account, opposite_router_type=opposite_router_type,
                              opposite_router_id=opposite_router_id, opposite_interface_id=opposite_interface_id,
-                             bandwidth_mbps=SPEC_BANDWIDTH_MBPS.get(spec, 0))
+                             bandwidth_mbps=SPEC_BANDWIDTH_MBPS.get(spec, 0), latency_ms=latency_ms)
         self.router_interfaces[ri_id] = ri
         return ri
 
@@ -433,6 +452,7 @@ class ControlPlane(BorderGatewayOperations):
             side.status = RIStatus.ACTIVE
             side.history.append(RIStatus.ACTIVE)
         peer.bandwidth_mbps = ri.bandwidth_mbps
+        peer.latency_ms = ri.latency_ms
 
     def _check_peers(self, ri: RouterInterface, peer: RouterInterface, where: str) -> None:
         expected = (peer.account, peer.router_type, peer.router_id, peer.id)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
+from emulator.impairment import Impairment
+
 
 class RouterType(str, Enum):
     VBR = "VBR"
@@ -98,6 +100,7 @@ class PhysicalConnection:
     access_point: str
     bandwidth_mbps: int
     status: PhysicalConnectionStatus = PhysicalConnectionStatus.ENABLED
+    impairment: Impairment = Impairment()
 
 
 @dataclass
@@ -127,6 +130,7 @@ class RouterInterface:
     status: RIStatus = RIStatus.IDLE
     history: list[RIStatus] = field(default_factory=lambda: [RIStatus.IDLE])
     bandwidth_mbps: int = 0  # set on connection for the accepting side
+    latency_ms: float = 0.0  # the initiator's; the pair carries it, like the bandwidth
 
     @property
     def carries_traffic(self) -> bool:
@@ -186,6 +190,7 @@ class VpcAttachment:
     vpc_id: str
     all_segments: bool
     segments: list[IPv4Network]
+    latency_ms: float = 0.0
 
 
 @dataclass

@@ -12,6 +12,8 @@ from enum import Enum
 from functools import cached_property
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
+from emulator.impairment import Impairment
+
 
 PRIORITY_LOCAL = 0
 PRIORITY_STATIC = 100
@@ -152,6 +154,7 @@ class Link:
     active: bool = True
     cloud_id: str = ""                 # pc-AAA, ri-AAA/ri-BBB
     vlan: int | None = None
+    impairment: Impairment = Impairment()
 
     def other_end(self, node: str, port: str) -> tuple[str, str] | None:
         if self.a == (node, port):

@@ -12,6 +12,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from emulator.cloud.control_plane import ControlPlane
 from emulator.errors import CloudError
+from emulator.impairment import IDEAL, Impairment
 from emulator.cloud.resources import NextHopType, PeeringStatus, PhysicalConnectionStatus, RIStatus, Role, RouteTable
 from emulator.routing.model import (PRIORITY_PROPAGATED, PRIORITY_STATIC, Link, LinkKind, Network, Node, NodeKind,
                                     Port, Route, RouteKind, TransitGroup)
@@ -123,7 +124,7 @@ class _Builder:
                 up = pc.status is PhysicalConnectionStatus.ENABLED
                 self.links.append(Link(id=f"{pc.id}:{vbr.vlan_id}", kind=LinkKind.LEASED_LINE, a=(device, line.name),
                                        b=(ap, customer.name), bandwidth_mbps=pc.bandwidth_mbps, cloud_id=pc.id,
-                                       active=up))
+                                       active=up, impairment=pc.impairment))
                 self.links.append(Link(id=f"{pc.id}:{vbr.id}", kind=LinkKind.LEASED_LINE_TRUNK, a=(ap, trunk.name),
                                        b=(vbr.id, pc.id), cloud_id=pc.id, vlan=vbr.vlan_id, active=up))
         for static in idc.static_routes:
@@ -180,7 +181,8 @@ class _Builder:
 
     def _interconnect(self, kind: LinkKind, a: tuple[str, str], b: tuple[str, str], *, active: bool = True,
                       bandwidth_mbps: int | None = None, cloud_id: str = "", transit: bool = True,
-                      transit_group: TransitGroup = TransitGroup.NONE, labels: tuple[str, str] = ("", "")) -> None:
+                      transit_group: TransitGroup = TransitGroup.NONE, labels: tuple[str, str] = ("", ""),
+                      impairment: Impairment = IDEAL) -> None:
         """A point-to-point link between two cloud routers, numbered from the interconnect pool."""
         block = next(self.free, None)
         if block is None:   # the control plane keeps VPCs and IDCs out of the pool; this is the last guard
@@ -196,7 +198,7 @@ class _Builder:
         self.far_end[a] = (addresses[1].ip, active)
         self.far_end[b] = (addresses[0].ip, active)
         self.links.append(Link(id=f"{a[0]}:{a[1]}/{b[0]}:{b[1]}", kind=kind, a=a, b=b, bandwidth_mbps=bandwidth_mbps,
-                               active=active, cloud_id=cloud_id))
+                               active=active, cloud_id=cloud_id, impairment=impairment))
 
     def _router_interface_links(self) -> None:
         for ri in self.cloud.router_interfaces.values():
@@ -209,7 +211,8 @@ class _Builder:
             self._interconnect(LinkKind.ROUTER_INTERFACE, (ri.router_id, ri.id), (peer.router_id, peer.id),
                                active=active, bandwidth_mbps=ri.bandwidth_mbps, cloud_id=f"{ri.id}/{peer.id}",
                                transit_group=TransitGroup.ROUTER_INTERFACE,
-                               labels=(f"router interface {ri.id}", f"router interface {peer.id}"))
+                               labels=(f"router interface {ri.id}", f"router interface {peer.id}"),
+                               impairment=Impairment(latency_ms=ri.latency_ms))
 
     def _border_gateways(self) -> None:
         for bgw in self.cloud.border_gateways.values():
@@ -220,7 +223,8 @@ class _Builder:
             vpc = self.cloud.vpcs[attachment.vpc_id]
             self._interconnect(LinkKind.ATTACHMENT, (attachment.border_gateway_id, attachment.id),
                                (vpc.vrouter_id, attachment.id), cloud_id=attachment.id,
-                               labels=(f"attachment {attachment.id} of {vpc.id}", f"attachment {attachment.id}"))
+                               labels=(f"attachment {attachment.id} of {vpc.id}", f"attachment {attachment.id}"),
+                               impairment=Impairment(latency_ms=attachment.latency_ms))
         for bgw in self.cloud.border_gateways.values():
             for segment, attachment, valid in self.cloud.gateway_table(bgw.id):
                 next_hop, active = self.far_end[(bgw.id, attachment.id)]

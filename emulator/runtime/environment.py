@@ -53,4 +53,13 @@ def detect() -> Environment:
         netem=_probe_tc(["netem", "delay", "1ms"]),
         vlan_8021q=_probe("link add d0 type dummy\nlink add link d0 name d0.10 type vlan id 10\n"),
         htb=_probe_tc(["handle", "1:", "htb"]),
+        delay_line=_probe_packet_socket(),
     )
+
+
+def _probe_packet_socket() -> bool:
+    """The delay line reads and writes frames with AF_PACKET sockets; try to open one in a throwaway namespace."""
+    import sys
+
+    code = "import socket; socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3)).close()"
+    return run(["unshare", "--net", "--", sys.executable, "-c", code], check=False, timeout=10).returncode == 0

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from emulator.capabilities import Environment
 from emulator.errors import RuntimeFailure
 from emulator.plan import Plan, PlanLink, PlanNode
 from emulator.routing.model import LinkKind, NodeKind
-from emulator.runtime import shaping
+from emulator.runtime import impairment, shaping
+from emulator.runtime.impairment import DelayLineProcess, Mechanism, delay_line_name
 from emulator.runtime.commands import in_namespace, run
 
 LOG = logging.getLogger(__name__)
@@ -90,11 +92,30 @@ def retarget_command(bridges: list[str], target: str) -> list[str]:
 
 @dataclass
 class EmulatedNetwork:
+    """The running network. `state_dir` holds the delay lines' parameter files; `adjustable_lines` splices a delay
+    line into every leased line where the kernel has no netem, so that the lab can give an ideal line delay later."""
+
     plan: Plan
     environment: Environment
     controller_port: int
+    state_dir: Path | None = None
+    adjustable_lines: bool = False
     net: object = None
     pids: dict[str, int] = field(default_factory=dict)
+    delay_lines: dict[int, DelayLineProcess] = field(default_factory=dict)    # by link index in the plan
+
+    def mechanism(self, index: int) -> Mechanism:
+        """How link `index`'s delay and loss are made (now, with its current values)."""
+        if index in self.delay_lines:
+            return Mechanism.DELAY_LINE
+        if self.plan.links[index].impairment.ideal or not self.environment.netem:
+            return Mechanism.NONE
+        return Mechanism.NETEM
+
+    def _wants_delay_line(self, link: PlanLink) -> bool:
+        if self.environment.netem or not self.environment.delay_line:
+            return False
+        return not link.impairment.ideal or (self.adjustable_lines and link.kind is LinkKind.LEASED_LINE)
 
     def build(self) -> None:
         mininet_cls, switch_cls, link_cls = _mininet()
@@ -108,17 +129,35 @@ class EmulatedNetwork:
                               controller_target=controller_target(self.controller_port))
             else:
                 net.addHost(node.name, ip=None)
-        for link in self.plan.links:
+        for index, link in enumerate(self.plan.links):
             a, b = self.plan.node(link.a_node), self.plan.node(link.b_node)
             ia = next(i for i in a.interfaces if i.name == link.a_intf)
             ib = next(i for i in b.interfaces if i.name == link.b_intf)
-            net.addLink(a.name, b.name, port1=ia.port_no, port2=ib.port_no, intfName1=ia.name, intfName2=ib.name,
-                        addr1=ia.mac, addr2=ib.mac, cls=link_cls)
+            if not self._wants_delay_line(link):
+                net.addLink(a.name, b.name, port1=ia.port_no, port2=ib.port_no, intfName1=ia.name, intfName2=ib.name,
+                            addr1=ia.mac, addr2=ib.mac, cls=link_cls)
+                continue
+            line = delay_line_name(len(self.delay_lines) + 1)
+            net.addHost(line, ip=None)
+            self.delay_lines[index] = DelayLineProcess(line, f"{line}-eth1", f"{line}-eth2",
+                                                       self._state_dir() / f"{line}.json")
+            net.addLink(a.name, line, port1=ia.port_no, port2=1, intfName1=ia.name, intfName2=f"{line}-eth1",
+                        addr1=ia.mac, cls=link_cls)
+            net.addLink(line, b.name, port1=2, port2=ib.port_no, intfName1=f"{line}-eth2", intfName2=ib.name,
+                        addr2=ib.mac, cls=link_cls)
         net.build()
         net.start()
-        self.pids = {node.name: net.get(node.name).pid for node in self.plan.nodes if node.dpid is None}
+        self.pids = {name: net.get(name).pid for name in
+                     [node.name for node in self.plan.nodes if node.dpid is None]
+                     + [line.node for line in self.delay_lines.values()]}
         for node in self.plan.nodes:
             self._configure(node)
+        for index, line in self.delay_lines.items():
+            for intf in (line.facing_a, line.facing_b):
+                for argv in shaping.offload_commands(intf) + [["ethtool", "-K", intf, "rxvlan", "off", "txvlan", "off"]]:
+                    self.run_in(line.node, argv, check=False)
+                self.run_in(line.node, ["ip", "link", "set", intf, "up"])
+            line.start(self.pids[line.node], self.plan.links[index].impairment)
         self._shape()
 
     def node_pid(self, name: str) -> int:
@@ -161,18 +200,36 @@ class EmulatedNetwork:
         for route in node.linux_routes:
             self.run_in(node.name, ["ip", "route", "replace", route.prefix, "via", route.via, "dev", route.dev])
 
+    def _state_dir(self) -> Path:
+        if self.state_dir is None:
+            raise RuntimeFailure("a delay line needs a directory for its parameters (EmulatedNetwork.state_dir)")
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        return self.state_dir
+
     def _shape(self) -> None:
         for link in self.plan.links:
-            if link.bandwidth_mbps:
+            if link.bandwidth_mbps or (self.environment.netem and not link.impairment.ideal):
                 self.shape_link(link, link.bandwidth_mbps)
 
     def shape_link(self, link: PlanLink, rate_mbps: int | None) -> None:
-        """Shape both ends of `link` to `rate_mbps`, or remove the shaping (None)."""
+        """Set both ends' egress of `link`: HTB at `rate_mbps` (None: unshaped) and netem for its impairment."""
+        netem = self.environment.netem
         for node_name, intf in ((link.a_node, link.a_intf), (link.b_node, link.b_intf)):
             node = self.plan.node(node_name)
             self._local(node, shaping.clear_command(intf), check=False)
-            for argv in shaping.htb_commands(intf, rate_mbps) if rate_mbps else []:
+            for argv in impairment.egress_commands(intf, rate_mbps, link.impairment, netem):
                 self._local(node, argv)
+
+    def set_impairment(self, index: int, link: PlanLink) -> None:
+        """Carry link `index`'s new delay, jitter and loss into the running network (within milliseconds)."""
+        line = self.delay_lines.get(index)
+        if line is not None:
+            line.change(link.impairment)
+        elif self.environment.netem:
+            self.shape_link(link, link.bandwidth_mbps)
+        elif not link.impairment.ideal:
+            raise RuntimeFailure(f"{link.cloud_id} was built without a delay line and this kernel has no sch_netem",
+                                 fix="start the lab again: it builds every leased line with a delay line")
 
     def update(self, new: Plan) -> None:
         """Carry a changed plan (same structure) into the running network: Linux routes and link states.
@@ -188,17 +245,32 @@ class EmulatedNetwork:
                             check=False)
             for route in after.linux_routes:
                 self.run_in(after.name, ["ip", "route", "replace", route.prefix, "via", route.via, "dev", route.dev])
-        for before, after in zip(old.links, new.links, strict=True):
+        for index, (before, after) in enumerate(zip(old.links, new.links, strict=True)):
             if before.active != after.active and after.kind is LinkKind.LEASED_LINE:
                 self.set_carrier(after, after.active)
+            if before.impairment != after.impairment:
+                self.set_impairment(index, after)
 
     def set_carrier(self, link: PlanLink, up: bool) -> None:
         """The provider's end of the link goes down or up: the customer's device sees its carrier go."""
-        self._local(self.plan.node(link.b_node), ["ip", "link", "set", "dev", link.b_intf, "up" if up else "down"])
+        state = "up" if up else "down"
+        self._local(self.plan.node(link.b_node), ["ip", "link", "set", "dev", link.b_intf, state])
+        line = self.delay_lines.get(self.plan.links.index(link))
+        if line is not None:     # the delay line passes the carrier on, as the fibre would
+            self.run_in(line.node, ["ip", "link", "set", "dev", line.facing_a, state])
+
+    def stop_delay_lines(self) -> dict[str, dict | None]:
+        """Stop every delay line; their counters by link (frames received, dropped, sent), for the report."""
+        counters = {}
+        for index, line in self.delay_lines.items():
+            line.stop()
+            counters[self.plan.links[index].cloud_id or line.node] = line.counters
+        return counters
 
     def stop(self) -> None:
         if self.net is None:
             return
+        self.stop_delay_lines()
         net, self.net = self.net, None
         for node in net.values():
             if getattr(node, "waiting", False):     # a command left running from the lab's shell

@@ -1,5 +1,6 @@
 """Live changes in the lab: every action goes through the control plane and reaches the running network."""
 
+import re
 import time
 
 import pytest
@@ -85,3 +86,19 @@ def test_capture_start_and_stop_in_the_lab(lab, tmp_path):
     assert len(files) == 2 and all(path.stat().st_size > 24 for path in files)
     assert "wireshark" in listed and " 0 packets" not in listed
     assert lab.capture_stop() == "no capture is running"
+
+
+def test_line_set_changes_the_delay_pings_see_within_a_second(lab):
+    server = lab.prepared.plan.node("idc-server-1").name
+
+    def mean_rtt() -> float:
+        out = lab.live.network.run_in(server, ["ping", "-c", "20", "-i", "0.02", "-W", "1", "10.10.1.10"],
+                                      check=False, timeout=30).stdout
+        values = [float(v) for v in re.findall(r"time=([0-9.]+) ms", out)]
+        return sum(values) / len(values)
+
+    before = mean_rtt()
+    changed = lab.line_set("pc-AAA", ["latency", "30", "jitter", "0"])
+    assert "30 ms one way" in changed.message and lab.last_update_s < 1.0
+    assert 59 <= mean_rtt() - before + 4 <= 62     # the line had 2 ms one way (4 ms of RTT) before
+    lab.line_set("pc-AAA", ["latency", "2", "jitter", "0.2"])

@@ -3,7 +3,8 @@
 Found by marks the emulator leaves: bridges with external_ids:cloud-emulator,
 node shells named `mininet:ce...` (Mininet's naming) in namespaces other than
 the host's, every process in those namespaces (iperf3, probes), controllers
-started on a plan under the state directory, and root-namespace interfaces
+started on a plan under the state directory, delay lines reading parameters
+from there, and root-namespace interfaces
 named like the emulator's (`ce<kind><n>-eth<n>`).
 """
 
@@ -23,6 +24,7 @@ from emulator.runtime.commands import run
 from emulator.runtime.lock import STATE_DIR
 from emulator.runtime.network import OWNER_KEY
 
+DELAY_LINE_MODULE = "emulator.runtime.delay_line"
 INTERFACE_PATTERN = re.compile(rf"^{NAME_PREFIX}({'|'.join(SHORT_KINDS)})\d+-eth\d+$")
 SHELL_MARK = f"mininet:{NAME_PREFIX}"
 
@@ -83,6 +85,11 @@ def emulator_processes() -> list[int]:
         elif "controllers" in args and "--plan" in args:
             plan = args[args.index("--plan") + 1] if args.index("--plan") + 1 < len(args) else ""
             if plan.startswith(str(STATE_DIR)):
+                found.add(pid)
+        elif DELAY_LINE_MODULE in args and "--params" in args:
+            # A delay line outlives its node's shell when a run is killed: found by its parameters file.
+            params = args[args.index("--params") + 1] if args.index("--params") + 1 < len(args) else ""
+            if params.startswith(str(STATE_DIR)):
                 found.add(pid)
     for pid in pids:
         if pid != me and _netns(pid) in marked_ns:

@@ -16,9 +16,16 @@ ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "250"}
 
 
+def _default_sigint() -> None:
+    """A run started from a shell's background job inherits SIGINT ignored, and Python then keeps ignoring it
+    (no KeyboardInterrupt): the convention for background jobs. A user's Ctrl-C reaches a foreground run, so the
+    test starts the run as a foreground one is, whatever way the test suite itself was started."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_run_and_wait_until_ready(*extra: str) -> subprocess.Popen:
     process = subprocess.Popen([sys.executable, "-m", "emulator", "run", "multi_vpc_leased_line", *extra], cwd=ROOT,
-                               env=ENV,
+                               env=ENV, preexec_fn=_default_sigint,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 90
     seen = []

@@ -43,9 +43,12 @@ class Echoes:
     sent: int
     received: int
     retried: bool = False
+    rtt_ms: tuple[float, float, float] | None = None     # min, avg, max over the replies
 
 
 _SUMMARY = re.compile(r"^(\S+)\s*:\s*xmt/rcv/%loss = (\d+)/(\d+)/", re.MULTILINE)
+_RTT = re.compile(r"^(\S+)\s*:\s*xmt/rcv/%loss = \d+/(\d+)/.*min/avg/max = ([0-9.]+)/([0-9.]+)/([0-9.]+)",
+                  re.MULTILINE)
 
 
 def fping_argv(targets: Iterable[str], round_: Pass) -> list[str]:
@@ -59,11 +62,28 @@ def parse_fping(output: str) -> dict[str, tuple[int, int]]:
     return {match.group(1): (int(match.group(2)), int(match.group(3))) for match in _SUMMARY.finditer(output)}
 
 
+def parse_fping_rtt(output: str) -> dict[str, tuple[int, float, float, float]]:
+    """fping's summary lines -> {target: (replies, min, avg, max)} for targets that answered."""
+    return {match.group(1): (int(match.group(2)), float(match.group(3)), float(match.group(4)),
+                             float(match.group(5))) for match in _RTT.finditer(output)}
+
+
+def combine_rtt(*passes: tuple[int, float, float, float] | None) -> tuple[float, float, float] | None:
+    """min, avg (weighted by replies) and max over the passes that got replies."""
+    answered = [one for one in passes if one is not None and one[0]]
+    if not answered:
+        return None
+    replies = sum(one[0] for one in answered)
+    return (min(one[1] for one in answered), sum(one[0] * one[2] for one in answered) / replies,
+            max(one[3] for one in answered))
+
+
 Spawn = Callable[[str, list[str]], subprocess.Popen]
 
 
-def _one_pass(targets: dict[str, list[str]], round_: Pass, spawn: Spawn) -> dict[tuple[str, str], tuple[int, int]]:
-    """fping from each source to its targets, PARALLEL_SOURCES processes at a time."""
+def _one_pass(targets: dict[str, list[str]], round_: Pass, spawn: Spawn,
+              rtts: dict[tuple[str, str], tuple[int, float, float, float]]) -> dict[tuple[str, str], tuple[int, int]]:
+    """fping from each source to its targets, PARALLEL_SOURCES processes at a time; round trips into `rtts`."""
     counts: dict[tuple[str, str], tuple[int, int]] = {}
     queue = [(src, ips) for src, ips in targets.items() if ips]
     running: list[tuple[str, subprocess.Popen]] = []
@@ -71,8 +91,11 @@ def _one_pass(targets: dict[str, list[str]], round_: Pass, spawn: Spawn) -> dict
     def collect(src: str, process: subprocess.Popen) -> None:
         out, err = finish(process, PROCESS_TIMEOUT_S)
         found = parse_fping((out or "") + (err or ""))
+        times = parse_fping_rtt((out or "") + (err or ""))
         for ip in targets[src]:
             counts[(src, ip)] = found.get(ip, (round_.count, 0))
+            if ip in times:
+                rtts[(src, ip)] = times[ip]
 
     while queue or running:
         while queue and len(running) < PARALLEL_SOURCES:
@@ -87,20 +110,23 @@ def ping_matrix(pairs: list[tuple[str, str, str]], spawn: Spawn) -> dict[tuple[s
     by_source: dict[str, list[str]] = {}
     for src, _dst, dst_ip in pairs:
         by_source.setdefault(src, []).append(dst_ip)
-    first = _one_pass(by_source, FIRST_PASS, spawn)
+    first_rtt: dict[tuple[str, str], tuple[int, float, float, float]] = {}
+    second_rtt: dict[tuple[str, str], tuple[int, float, float, float]] = {}
+    first = _one_pass(by_source, FIRST_PASS, spawn, first_rtt)
     silent: dict[str, list[str]] = {}
     for (src, ip), (_sent, received) in first.items():
         if received == 0:
             silent.setdefault(src, []).append(ip)
-    second = _one_pass(silent, RETRY_PASS, spawn) if silent else {}
+    second = _one_pass(silent, RETRY_PASS, spawn, second_rtt) if silent else {}
     echoes = {}
     for src, dst, dst_ip in pairs:
         sent, received = first[(src, dst_ip)]
+        rtt = combine_rtt(first_rtt.get((src, dst_ip)), second_rtt.get((src, dst_ip)))
         if (src, dst_ip) in second:
             more_sent, more_received = second[(src, dst_ip)]
-            echoes[(src, dst)] = Echoes(sent + more_sent, received + more_received, retried=True)
+            echoes[(src, dst)] = Echoes(sent + more_sent, received + more_received, retried=True, rtt_ms=rtt)
         else:
-            echoes[(src, dst)] = Echoes(sent, received)
+            echoes[(src, dst)] = Echoes(sent, received, rtt_ms=rtt)
     return echoes
 
 
@@ -115,7 +141,9 @@ def ping_result(echoes: Echoes, expected: PairResult, stated: bool | None) -> Ch
     passed = answered == (expected.reachable or expected.answered_by is not None) \
         and (stated is None or stated == reachable)
     detail = PingDetail(expected=expected.reachable, reachable=reachable, replies=echoes.received, sent=echoes.sent,
-                        retried=echoes.retried, stated_expectation=stated, answered_by=expected.answered_by)
+                        retried=echoes.retried, stated_expectation=stated, answered_by=expected.answered_by,
+                        rtt_ms=None if echoes.rtt_ms is None else
+                        {"min": echoes.rtt_ms[0], "avg": round(echoes.rtt_ms[1], 3), "max": echoes.rtt_ms[2]})
     explanation = None
     if not reachable:
         explanation = Explanation.of(expected.explanation) or Explanation(

@@ -45,6 +45,7 @@ class PingDetail:
     retried: bool = False                 # no reply in the first pass: tried again before counting as lost
     stated_expectation: bool | None = None
     answered_by: str | None = None        # replies come from this other host with the same address
+    rtt_ms: dict | None = None            # min, avg, max of the replies' round trips (None: no reply)
 
 
 @dataclass(frozen=True)

@@ -131,7 +131,8 @@ def _details(check: CheckResult) -> str:
     d = check.detail
     if isinstance(d, PingDetail):
         details = (f"reachable={'yes' if d.reachable else 'no'} expected={'yes' if d.expected else 'no'}"
-                   f" ({d.replies}/{d.sent} replies{', retried' if d.retried else ''})")
+                   f" ({d.replies}/{d.sent} replies{', retried' if d.retried else ''}"
+                   + (f", RTT {d.rtt_ms['avg']:.1f} ms" if d.rtt_ms else "") + ")")
         if d.answered_by:
             details += f", answered by {d.answered_by} (same address)"
         if d.stated_expectation is not None:

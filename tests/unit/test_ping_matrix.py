@@ -45,3 +45,12 @@ def test_only_silent_pairs_are_retried_and_counts_add_up():
     assert echoes[("cevm1", "i-2")] == ping.Echoes(sent=5, received=3, retried=True)
     assert echoes[("cevm1", "i-3")] == ping.Echoes(sent=2, received=2)
     assert echoes[("cevm2", "i-9")] == ping.Echoes(sent=5, received=0, retried=True)
+
+
+def test_round_trips_come_from_the_summary_lines_and_passes_combine():
+    assert ping.parse_fping_rtt(FPING_STDERR) == {"10.1.1.10": (2, 0.09, 0.11, 0.13),
+                                                  "10.3.1.10": (1, 0.10, 0.10, 0.10)}
+    assert ping.combine_rtt(None, None) is None
+    assert ping.combine_rtt((2, 1.0, 2.0, 3.0), None) == (1.0, 2.0, 3.0)
+    low, avg, high = ping.combine_rtt((1, 1.0, 1.0, 1.0), (3, 2.0, 3.0, 5.0))
+    assert (low, round(avg, 3), high) == (1.0, 2.5, 5.0)

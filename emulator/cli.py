@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -66,6 +67,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--capture", action="append", metavar="LINK",
                      help="record LINK (its console name: pc-AAA, ri-AAA, an attachment; or all) into "
                           "DIR/captures, one pcap per link end (DIR: --artifacts, default ./artifacts); repeatable")
+    perf = scenario_verb("perf", "the provider's leased-line performance test between two hosts: TCP 1 and N "
+                                 "streams, UDP 1400 and 16 bytes, both directions, RTT series (root)")
+    perf.add_argument("--from", dest="src", required=True, metavar="HOST", help="an IDC server or instance (ID or address)")
+    perf.add_argument("--to", dest="dst", required=True, metavar="HOST", help="an IDC server or instance (ID or address)")
+    perf.add_argument("--duration", type=int, default=3, choices=range(1, 61), metavar="S",
+                      help="seconds per test (1..60, default 3)")
+    perf.add_argument("--streams", type=int, default=4, choices=range(1, 17), metavar="N",
+                      help="parallel TCP streams of the multi-stream test (1..16, default 4)")
+    perf.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON to PATH")
+    perf.add_argument("--plot", type=Path, metavar="PATH", help="also draw per-second throughput and RTT to PATH (PNG)")
+    perf.add_argument("--ideal-links", action="store_true", help="as for run")
     lab = scenario_verb("lab", "build the network and open an interactive shell to change it live (root)")
     lab.add_argument("--script", type=Path, metavar="FILE", help="run the lab commands in FILE instead of asking")
     generate = verbs.add_parser("generate", help="write a generated scenario (for scale tests)")
@@ -146,6 +158,9 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
 
         return run_lab(prepared, console, script=args.script)
 
+    if args.verb == "perf":
+        return _perf(args, prepared, console)
+
     from emulator import runner
     from emulator.report import json_report
 
@@ -170,6 +185,36 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
                                 fix="choose a writable directory for --report") from None
         console.print(f"HTML report written to {page} (opens offline)")
     return EXIT_OK if outcome.passed else EXIT_CHECKS_FAILED
+
+
+def _perf(args: argparse.Namespace, prepared, console: Console) -> int:
+    from emulator import runner, session
+    from emulator.checks.performance import require_reachable, run_performance
+    from emulator.report import perf_report
+
+    src, _ = session.resolve_host(prepared, args.src)
+    dst, _ = session.resolve_host(prepared, args.dst)
+    if src == dst:
+        raise ScenarioError(f"--from and --to are the same host ({src})", fix="name two different hosts")
+    require_reachable(prepared, src, dst)
+    for target in (args.json, args.plot):      # refuse an unwritable path before minutes of tests
+        if target is not None and not os.access(target.parent if str(target.parent) else Path("."), os.W_OK):
+            raise EmulatorError(f"cannot write {target}: its directory is missing or not writable",
+                                fix="choose a writable path")
+    progress = lambda line: console.print(f"[dim]- {line}[/dim]")  # noqa: E731
+    with runner.live_network(prepared, progress=progress, ideal_links=args.ideal_links) as live:
+        report = run_performance(prepared, live, src, dst, args.duration, args.streams, progress)
+    perf_report.show(console, report)
+    try:
+        if args.json is not None:
+            perf_report.write_json(report, args.json)
+            console.print(f"JSON written to {args.json}")
+        if args.plot is not None:
+            perf_report.plot(report, args.plot)
+            console.print(f"plot written to {args.plot}")
+    except OSError as exc:
+        raise EmulatorError(f"cannot write the results: {exc.strerror}", fix="choose a writable path") from None
+    return EXIT_OK if report.passed else EXIT_CHECKS_FAILED
 
 
 def _draw(prepared, output: Path | None, fmt: str | None, console: Console, result=None) -> int:

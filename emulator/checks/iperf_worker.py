@@ -11,6 +11,7 @@ The wrapper needs libiperf0, and client and server must be separate processes
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import sys
 import time
@@ -57,10 +58,15 @@ def measure(server_ip: str, port: int, duration: int, connect_timeout: float = 5
         if length:
             client.blksize = length
         client.json_output = True
+        # The receiver's per-second figures: the server's when it receives (libiperf's --get-server-output).
+        set_server_output = client.lib.iperf_set_test_get_server_output
+        set_server_output.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        set_server_output(client._test, 1)
         result = client.run()
         error = getattr(result, "error", None) if result is not None else "no result"
         if not error:
-            intervals = [interval["sum"]["bits_per_second"] / 1e6 for interval in result.json.get("intervals", [])]
+            receiver = result.json if reverse else result.json.get("server_output_json", result.json)
+            intervals = [interval["sum"]["bits_per_second"] / 1e6 for interval in receiver.get("intervals", [])]
             if udp:
                 return {**udp_figures(result.json), "intervals_mbps": intervals, "error": None}
             return {"sent_mbps": result.sent_Mbps, "received_mbps": result.received_Mbps,

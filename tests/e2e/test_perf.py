@@ -1,0 +1,48 @@
+"""`perf` as a user runs it: the provider's test method on a real network, its JSON, its table and its PNG."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+from emulator.runtime import cleanup
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_perf_measures_both_directions_and_says_what_the_host_cannot_carry(tmp_path):
+    report_path, picture = tmp_path / "perf.json", tmp_path / "perf.png"
+    result = subprocess.run([sys.executable, "-m", "emulator", "perf", "multi_vpc_leased_line", "--from",
+                             "idc-server-1", "--to", "192.168.1.10", "--duration", "2", "--streams", "2",
+                             "--json", str(report_path), "--plot", str(picture)],
+                            cwd=ROOT, env={**os.environ, "COLUMNS": "250"}, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    report = json.loads(report_path.read_text())
+    assert report["from"] == "idc-server-1" and report["to"] == "i-vpcb-1" and report["configured_mbps"] == 100
+    tests = {test["name"]: test for test in report["tests"]}
+    assert len(tests) == 8 and {t["direction"] for t in tests.values()} == {"forward", "reverse"}
+    for name in ("TCP x1 forward", "TCP x2 reverse"):
+        assert tests[name]["measured_mbps"] >= 0.7 * 95.6 and tests[name]["unshaped_mbps"] > 100
+    for direction in ("forward", "reverse"):
+        udp = tests[f"UDP 1400 B {direction}"]
+        assert udp["loss_percent"] < 2 and udp["jitter_ms"] is not None
+        assert udp["receiver_counters"]["rx_packets"] >= 0.9 * udp["pps"] * 2      # frames the receiver counted
+        small = tests[f"UDP 16 B {direction}"]
+        # host-limited exactly when the same test, unshaped, carried less than 95% of what the line would deliver
+        assert small["host_limited"] == (small["unshaped_mbps"] < 0.95 * small["target_mbps"])
+    assert report["rtt_ms"]["received"] == 50 and report["rtt_ms"]["min"] > 2 * (2 + 14) - 1
+    assert "TCP x1 forward" in result.stdout and "ping RTT ms" in result.stdout
+    with Image.open(picture) as image:          # a real PNG people can open
+        assert image.format == "PNG" and image.size[0] >= 800 and image.size[1] >= 800
+    assert cleanup.leftovers().empty()
+
+
+def test_perf_refuses_a_pair_that_cannot_reach_before_building_anything(call):
+    code, _out, err = call("perf", "multi_vpc_leased_line", "--from", "i-vpca-1", "--to", "i-vpcb-1")
+    assert code == 2 and "does not reach" in err and "NO_ROUTE" in err and "how to fix" in err
+    code, _out, err = call("perf", "multi_vpc_leased_line", "--from", "i-vpca-1", "--to", "10.10.1.10")
+    assert code == 2 and "same host" in err

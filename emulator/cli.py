@@ -203,7 +203,8 @@ def _perf(args: argparse.Namespace, prepared, console: Console) -> int:
                                 fix="choose a writable path")
     progress = lambda line: console.print(f"[dim]- {line}[/dim]")  # noqa: E731
     with runner.live_network(prepared, progress=progress, ideal_links=args.ideal_links) as live:
-        report = run_performance(prepared, live, src, dst, args.duration, args.streams, progress)
+        report = run_performance(prepared, live.network, live.processes, src, dst, args.duration, args.streams,
+                                 progress, environment=live.environment.to_json())
     perf_report.show(console, report)
     try:
         if args.json is not None:

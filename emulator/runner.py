@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from emulator.capabilities import Environment
-from emulator.checks import ping, throughput, traceroute
-from emulator.checks.results import CheckResult
-from emulator.errors import EmulatorError, EnvironmentProblem, RuntimeFailure
+from emulator.checks import performance, ping, throughput, traceroute
+from emulator.checks.results import CheckResult, PerformanceDetail
+from emulator.errors import EmulatorError, EnvironmentProblem, RuntimeFailure, ScenarioError
 from emulator.runtime import cleanup, environment, lock, ovs_service
 from emulator.captures import CAPTURE_PACKETS, CaptureFile, select_ends
 from emulator.runtime.capture import Captures
@@ -260,4 +260,14 @@ def run_checks(prepared: Prepared, network: EmulatedNetwork, processes: Processe
             results.append(throughput.run_throughput(
                 expected[(src, dst)], test.duration_s,
                 lambda node_id, argv: processes.spawn(node_name[node_id], argv)))
+    for test in prepared.scenario.model.checks.performance:
+        progress(f"performance test {test.src} -> {test.dst}: 16 iperf3 tests of {test.duration_s} s")
+        try:
+            report = performance.run_performance(prepared, network, processes, test.src, test.dst, test.duration_s,
+                                                 test.streams, progress)
+        except ScenarioError as problem:     # the pair does not reach: the check fails and says why
+            results.append(CheckResult(test.src, test.dst, False, PerformanceDetail(
+                configured_mbps=None, duration_s=test.duration_s, tests=(), rtt_ms={}, error=problem.message)))
+            continue
+        results.append(performance.as_check(report))
     return results

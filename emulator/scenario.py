@@ -425,6 +425,8 @@ def apply(model: schema.ScenarioFile, source: SourceMap, path: Path, until_step:
         _check_hosts(hosts, probe.src, probe.dst, source, ("checks", "traceroute", i))
     for i, test in enumerate(model.checks.throughput):
         _check_hosts(hosts, test.src, test.dst, source, ("checks", "throughput", i))
+    for i, test in enumerate(model.checks.performance):
+        _check_hosts(hosts, test.src, test.dst, source, ("checks", "performance", i))
     return Scenario(name=model.name, title=model.title, reference=model.reference, path=path, cloud=applier.cloud,
                     steps=applier.log, expectations=tuple(model.expect), traceroutes=tuple(model.checks.traceroute),
                     throughputs=tuple(model.checks.throughput), model=model, source=source,

@@ -259,9 +259,19 @@ class Throughput(Strict):
     both_directions: bool = Field(default=True, strict=True)
 
 
+class Performance(Strict):
+    """The provider's leased-line performance test between two hosts (as `perf`), as one check of `run`."""
+
+    src: CloudId = Field(alias="from")
+    dst: CloudId = Field(alias="to")
+    duration_s: int = Field(default=3, strict=True, ge=1, le=60)
+    streams: int = Field(default=4, strict=True, ge=1, le=16)
+
+
 class Checks(Strict):
     traceroute: list[Probe] = Field(default_factory=list, max_length=16)
     throughput: list[Throughput] = Field(default_factory=list, max_length=8)
+    performance: list[Performance] = Field(default_factory=list, max_length=4)
 
 
 class InterfaceRef(Strict):

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Callable
 
+from emulator.checks.results import CheckResult, PerformanceDetail
 from emulator.checks.throughput import run_iperf
 from emulator.errors import ScenarioError
 from emulator.perf_model import Counters, PerfReport, PerfResult, PerfTest, RttSeries, method_tests
@@ -23,8 +24,8 @@ RTT_INTERVAL_S = "0.02"
 Progress = Callable[[str], None]
 
 
-def _counters(live, node_name: str, interface: str) -> tuple[int, int]:
-    out = live.network.run_in(node_name, ["ip", "-j", "-s", "link", "show", "dev", interface]).stdout
+def _counters(network, node_name: str, interface: str) -> tuple[int, int]:
+    out = network.run_in(node_name, ["ip", "-j", "-s", "link", "show", "dev", interface]).stdout
     rx = json.loads(out)[0]["stats64"]["rx"]
     return rx["bytes"], rx["packets"]
 
@@ -48,19 +49,21 @@ def require_reachable(prepared: Prepared, src: str, dst: str) -> PairResult:
     return pair
 
 
-def run_performance(prepared: Prepared, live, src: str, dst: str, duration: int, streams: int,
-                    progress: Progress = lambda _line: None) -> PerfReport:
+def run_performance(prepared: Prepared, network, processes, src: str, dst: str, duration: int, streams: int,
+                    progress: Progress = lambda _line: None, environment: dict | None = None) -> PerfReport:
+    """Every test of the method on the live `network` (runtime.network.EmulatedNetwork); `processes` spawns and
+    reaps the iperf3 processes (runner.Processes)."""
     pair = require_reachable(prepared, src, dst)
     plan = prepared.plan
     node_name = {node.id: node.name for node in plan.nodes}
 
     def spawn(node_id: str, argv: list[str]):
-        return live.processes.spawn(node_name[node_id], argv)
+        return processes.spawn(node_name[node_id], argv)
 
     interface = {node_id: plan.node(node_id).interfaces[0].name for node_id in (src, dst)}
     configured = bottleneck_mbps(pair.forward)
     report = PerfReport(prepared.scenario.name, src, dst, configured, duration,
-                        environment=live.environment.to_json(),
+                        environment=environment or {},
                         path_links=[{"link": link.cloud_id, "kind": link.kind.value, "bandwidth_mbps": link.bandwidth_mbps,
                                      **link.impairment.to_json()} for link in pair.forward.links if link.cloud_id])
     tests = method_tests(configured, streams)
@@ -68,24 +71,24 @@ def run_performance(prepared: Prepared, live, src: str, dst: str, duration: int,
     for index, test in enumerate(tests, start=1):
         progress(f"[{index}/{len(tests)}] {test.name}, {duration} s")
         receiver = dst if test.direction == "forward" else src
-        before = _counters(live, node_name[receiver], interface[receiver])
+        before = _counters(network, node_name[receiver], interface[receiver])
         raw = _one(pair, test, duration, spawn)
-        after = _counters(live, node_name[receiver], interface[receiver])
+        after = _counters(network, node_name[receiver], interface[receiver])
         measured.append((test, raw, Counters(after[0] - before[0], after[1] - before[1], float(duration))))
     shaped = [link for link in plan.links if link.bandwidth_mbps]
     unshaped: list[dict] = []
     progress(f"the same {len(tests)} tests with every shaper removed (how much this machine carries)")
     for link in shaped:
-        live.network.shape_link(link, None)
+        network.shape_link(link, None)
     try:
         unshaped = [_one(pair, test, duration, spawn) for test in tests]
     finally:
         for link in shaped:
-            live.network.shape_link(link, link.bandwidth_mbps)
+            network.shape_link(link, link.bandwidth_mbps)
     for (test, raw, counters), base in zip(measured, unshaped, strict=True):
         report.results.append(_result(test, raw, counters, base, duration))
     progress(f"ping RTT series: {RTT_ECHOES} echoes at {RTT_INTERVAL_S} s")
-    report.rtt = _rtt_series(live, node_name[src], str(pair.forward.dst))
+    report.rtt = _rtt_series(network, node_name[src], str(pair.forward.dst))
     return report
 
 
@@ -102,7 +105,16 @@ def _result(test: PerfTest, raw: dict, counters: Counters, base: dict, duration:
                       error=error)
 
 
-def _rtt_series(live, node_name: str, address: str) -> RttSeries:
-    out = live.network.run_in(node_name, ["ping", "-n", "-c", str(RTT_ECHOES), "-i", RTT_INTERVAL_S, "-W", "1",
+def _rtt_series(network, node_name: str, address: str) -> RttSeries:
+    out = network.run_in(node_name, ["ping", "-n", "-c", str(RTT_ECHOES), "-i", RTT_INTERVAL_S, "-W", "1",
                                           address], check=False, timeout=RTT_ECHOES * 2 + 10).stdout
     return RttSeries(tuple(float(value) for value in re.findall(r"time=([0-9.]+) ms", out)), RTT_ECHOES)
+
+
+def as_check(report: PerfReport) -> CheckResult:
+    """The performance test as one of `run`'s checks: it passes when every test that is not host-limited does."""
+    data = report.to_json()
+    tests = tuple({key: value for key, value in test.items() if key != "intervals_mbps"} for test in data["tests"])
+    detail = PerformanceDetail(configured_mbps=report.configured_mbps, duration_s=report.duration_s, tests=tests,
+                               rtt_ms={key: value for key, value in data["rtt_ms"].items() if key != "series"})
+    return CheckResult(report.src, report.dst, report.passed, detail)

@@ -19,6 +19,7 @@ class CheckKind(str, Enum):
     PING = "ping"
     TRACEROUTE = "traceroute"
     THROUGHPUT = "throughput"
+    PERFORMANCE = "performance"
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,19 @@ class ThroughputDetail:
     error: str | None = None
 
 
-Detail = PingDetail | TracerouteDetail | ThroughputDetail
+@dataclass(frozen=True)
+class PerformanceDetail:
+    """The leased-line performance test as a check: every test's figures, as `perf --json` writes them."""
+
+    KIND: ClassVar[CheckKind] = CheckKind.PERFORMANCE
+    configured_mbps: int | None
+    duration_s: int
+    tests: tuple[dict, ...]
+    rtt_ms: dict
+    error: str | None = None
+
+
+Detail = PingDetail | TracerouteDetail | ThroughputDetail | PerformanceDetail
 OPTIONAL_FIELDS = ("error", "answered_by")      # left out of JSON when empty
 
 

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from emulator.captures import OPEN_HINT
-from emulator.checks.results import CheckResult, PingDetail, TracerouteDetail
+from emulator.checks.results import CheckResult, PerformanceDetail, PingDetail, TracerouteDetail
 from emulator.plan import Plan
 from emulator.routing.model import Network, NodeKind, RouteKind
 from emulator.routing.reachability import PairResult, Verdict
@@ -146,6 +146,16 @@ def _details(check: CheckResult) -> str:
             details += "\nexpected " + " > ".join(d.expected_hops)
         if d.error:
             details += f"\n{d.error}"
+    elif isinstance(d, PerformanceDetail):
+        limited = sum(1 for test in d.tests if test["host_limited"])
+        failed = [test["name"] for test in d.tests if not test["passed"]]
+        details = (f"{len(d.tests)} tests: {len(d.tests) - limited - len(failed)} pass, {limited} host-limited"
+                   + (f", below target: {', '.join(failed)}" if failed else "")
+                   + (f"; RTT avg {d.rtt_ms['avg']} ms" if d.rtt_ms.get("avg") is not None else ""))
+        details += "".join(f"\n{test['name']}: {test['measured_mbps']} Mbit/s of {test['target_mbps']}"
+                           for test in d.tests)
+        if d.error:
+            details = d.error
     else:
         details = (f"{d.protocol.upper()} {d.measured_mbps} Mbit/s measured, "
                    f"{d.configured_mbps} Mbit/s configured bottleneck")

@@ -204,7 +204,7 @@ def _perf(args: argparse.Namespace, prepared, console: Console) -> int:
     progress = lambda line: console.print(f"[dim]- {line}[/dim]")  # noqa: E731
     with runner.live_network(prepared, progress=progress, ideal_links=args.ideal_links) as live:
         report = run_performance(prepared, live.network, live.processes, src, dst, args.duration, args.streams,
-                                 progress, environment=live.environment.to_json())
+                                 progress, environment=live.environment_json())
     perf_report.show(console, report)
     try:
         if args.json is not None:

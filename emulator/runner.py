@@ -22,7 +22,7 @@ from emulator.capabilities import Environment
 from emulator.checks import performance, ping, throughput, traceroute
 from emulator.checks.results import CheckResult, PerformanceDetail
 from emulator.errors import EmulatorError, EnvironmentProblem, RuntimeFailure, ScenarioError
-from emulator.runtime import cleanup, environment, lock, ovs_service
+from emulator.runtime import calibration, cleanup, environment, lock, ovs_service
 from emulator.captures import CAPTURE_PACKETS, CaptureFile, select_ends
 from emulator.runtime.capture import Captures
 from emulator.runtime.commands import in_namespace
@@ -104,6 +104,10 @@ class Live:
     recorder: Captures = field(default_factory=Captures)   # stopped (files closed) by the teardown, always
     notes: list[str] = field(default_factory=list)
     links: list[LinkPhysics] = field(default_factory=list)  # filled by the teardown (the delay lines' counters)
+    delay_line_ceiling: dict | None = None                  # measured on this machine where delay lines are used
+
+    def environment_json(self) -> dict:
+        return {**self.environment.to_json(), "delay_line_ceiling": self.delay_line_ceiling}
 
     def physics(self, counters: dict[str, dict | None]) -> list[LinkPhysics]:
         """Every link with delay, jitter or loss (or a delay line), and how it is emulated."""
@@ -173,6 +177,15 @@ def live_network(prepared: Prepared, *, progress: Progress = lambda _line: None,
         if extra_notes:
             network.environment = replace(env, netem=False, delay_line=False)
         live = Live(network, Processes(network), controller, env, timings, plan_path, notes=extra_notes)
+        if not extra_notes and env.impairment_mechanism == "delay line" and (impaired or adjustable_lines):
+            live.delay_line_ceiling = calibration.ceiling(lock.STATE_DIR)
+            ceiling = live.delay_line_ceiling
+            if "error" in ceiling:
+                progress(f"note: the delay line's ceiling could not be measured: {ceiling['error']}")
+            else:
+                progress(f"delay line ceiling on this machine: {ceiling['pps_64_byte_frames']:,} frames/s of 64 bytes, "
+                         f"{ceiling['mbps_1514_byte_frames']:,} Mbit/s of 1514-byte frames"
+                         + (" (measured earlier this boot)" if ceiling.get("cached") else ""))
         try:
             controller.start(on_event=lambda line: progress(f"note: {line}"),
                              bridges={node.name: int(node.dpid, 16) for node in prepared.plan.switches()})
@@ -231,7 +244,8 @@ def execute(prepared: Prepared, *, progress: Progress = lambda _line: None,
         checks = run_checks(prepared, live.network, live.processes, progress)
         live.timings["checks_s"] = time.monotonic() - checks_started
     return RunOutcome(prepared, live.environment, checks, live.timings, live.cleanup,
-                      list(live.controller.restarts), list(live.captures), live.links, live.notes)
+                      list(live.controller.restarts), list(live.captures), live.links, live.notes,
+                      live.delay_line_ceiling)
 
 
 def run_checks(prepared: Prepared, network: EmulatedNetwork, processes: Processes,

@@ -128,6 +128,7 @@ class RunOutcome:
     captures: list[CaptureFile] = field(default_factory=list)    # one per link end, with its packet count
     links: list[LinkPhysics] = field(default_factory=list)        # links with delay, jitter or loss
     extra_notes: list[str] = field(default_factory=list)
+    delay_line_ceiling: dict | None = None     # what the userspace delay line forwards here (None: not used)
 
     @property
     def notes(self) -> list[str]:

@@ -25,10 +25,29 @@ def judge(configured: int | None, measured: float | None) -> bool:
     return LOWER_RATIO * configured <= measured <= UPPER_RATIO * configured
 
 
+# iperf3 sets up each UDP stream with one datagram each way and no retransmission (esnet/iperf issues 351 and
+# 862): on a line with loss configured, a lost set-up datagram ends the test with "unable to read from stream
+# socket" before anything is measured, or (the server's answer lost) the client waits for ever. As a person at
+# the console would, such a test is stopped after its duration plus UDP_SETUP_GRACE_S and started again.
+UDP_SETUP_ATTEMPTS = 3
+UDP_SETUP_GRACE_S = 8
+UDP_SETUP_LOST = ("stream socket", "no output from iperf3")
+
+
 def run_iperf(expected_pair: PairResult, duration_s: int, spawn: Callable[[str, list[str]], subprocess.Popen],
               *, udp: bool = False, bandwidth_bps: int = 0, length: int = 0, streams: int = 1,
               reverse: bool = False) -> dict:
     """One iperf3 test between the pair's hosts (server on the destination); iperf3's figures as a dict."""
+    for _attempt in range(UDP_SETUP_ATTEMPTS if udp else 1):
+        result = _iperf_once(expected_pair, duration_s, spawn, udp=udp, bandwidth_bps=bandwidth_bps, length=length,
+                             streams=streams, reverse=reverse)
+        if not any(sign in str(result.get("error") or "") for sign in UDP_SETUP_LOST):
+            break
+    return result
+
+
+def _iperf_once(expected_pair: PairResult, duration_s: int, spawn: Callable[[str, list[str]], subprocess.Popen],
+                *, udp: bool, bandwidth_bps: int, length: int, streams: int, reverse: bool) -> dict:
     src, dst = expected_pair.src, expected_pair.dst
     dst_ip = str(expected_pair.forward.dst)
     server = spawn(dst, python_module("emulator.checks.iperf_worker", "server", "--bind", dst_ip,
@@ -40,7 +59,7 @@ def run_iperf(expected_pair: PairResult, duration_s: int, spawn: Callable[[str, 
         options += ["--length", str(length)]
     client = spawn(src, python_module("emulator.checks.iperf_worker", "client", "--server", dst_ip,
                                       "--port", str(IPERF_PORT), "--duration", str(duration_s), *options))
-    out, err = finish(client, duration_s + 30)
+    out, err = finish(client, duration_s + (UDP_SETUP_GRACE_S if udp else 30))
     finish(server, 5)
     try:
         return json.loads(out)

@@ -9,7 +9,8 @@ Router pipeline
            untagged ports must be untagged; packets the controller injects
            (in_port=CONTROLLER) are routed like any other.
   table 1  route: ARP for a router address and IP to a router address go to the
-           controller (ARP reply, ICMP echo); TTL <= 1 goes to the controller
+           controller (ARP reply, ICMP echo), except TCP, which a VBR with BGP
+           hands to its speaker's port; TTL <= 1 goes to the controller
            (ICMP time exceeded); then one flow per forwarding entry:
            decrement TTL, rewrite MACs, tag if the out port is tagged, output.
 Access point
@@ -39,6 +40,7 @@ ROUTE_TABLE = 1
 
 PRIO_CLASSIFY = 100
 PRIO_ARP_FOR_ROUTER = 3000
+PRIO_TCP_FOR_SPEAKER = 2950  # TCP to the router's own address: its BGP speaker (any TTL: eBGP sends TTL 1)
 PRIO_IP_FOR_ROUTER = 2900
 PRIO_TTL_EXPIRED = 2800
 LOCAL_ROUTE_BASE = 2000      # local routes win over any other, whatever the prefix length
@@ -46,7 +48,8 @@ PRIO_NO_TRANSIT = 1500       # from a VPC peering port: local routes only
 ROUTE_BASE = 1000
 
 Action = tuple[Any, ...]
-MATCH_FIELD_ORDER = ("in_port", "eth_type", "vlan_vid", "arp_op", "arp_tpa", "ipv4_dst", "nw_ttl")
+MATCH_FIELD_ORDER = ("in_port", "eth_type", "vlan_vid", "arp_op", "arp_tpa", "ip_proto", "ipv4_dst", "nw_ttl")
+IP_PROTO_TCP = 6
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,10 @@ def _route_table(node: PlanNode, table: int, group: str) -> list[Flow]:
                               (("controller",),)))
     for ip in sorted(router_ips):
         flows.append(Flow(table, PRIO_IP_FOR_ROUTER, _match(eth_type=ETH_TYPE_IP, ipv4_dst=ip), (("controller",),)))
+        if node.speaker is not None:
+            port, mac = node.speaker
+            flows.append(Flow(table, PRIO_TCP_FOR_SPEAKER, _match(eth_type=ETH_TYPE_IP, ip_proto=IP_PROTO_TCP, ipv4_dst=ip),
+                              (("set_field", "eth_dst", mac), ("output", port))))
     for ttl in (0, 1):
         flows.append(Flow(table, PRIO_TTL_EXPIRED, _match(eth_type=ETH_TYPE_IP, nw_ttl=ttl), (("controller",),)))
 

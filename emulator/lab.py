@@ -53,7 +53,8 @@ class Lab:
     def _change(self, action: Callable[[], object], done: str) -> Changed:
         action()                                 # refused with the provider's code, nothing changed
         self.changed = True
-        renewed = prepare(self.prepared.scenario, generation=self.prepared.plan.generation + 1)
+        renewed = prepare(self.prepared.scenario, generation=self.live.network.plan.generation + 1,
+                          learned=self.live.learned)
         if renewed.plan.structure() != self.prepared.plan.structure():
             self.prepared = renewed
             return Changed(done, rebuild=True)
@@ -101,6 +102,72 @@ class Lab:
         scenario = self.prepared.scenario
         return self._change(scenario.apply_next_step,
                             f"step {scenario.steps_applied + 1} of {scenario.steps_total} applied")
+
+    # ----- BGP on the customer device (its FRR) ------------------------------------------------
+
+    def _customer_bgp(self):
+        bgp = self.cloud.customer_bgp
+        if bgp is None or self.live.bgp is None or self.live.bgp.customer is None:
+            raise ScenarioError("this scenario runs no BGP on the customer device",
+                                fix="try the multi_vpc_leased_line_bgp scenario")
+        return bgp, self.live.bgp.customer
+
+    def _bgp_change(self, configure: Callable[[], None], act: Callable[[], None], done: str) -> Changed:
+        """Change the device's configuration (the model and its FRR alike), then wait until the VBR's flows
+        hold what the sessions now carry."""
+        configure()
+        self.changed = True
+        act()
+        took = self.live.settle_bgp(self.prepared)
+        self.prepared = prepare(self.prepared.scenario, generation=self.live.network.plan.generation,
+                                learned=self.live.learned)
+        self.last_update_s = took
+        return Changed(f"{done} (routes settled in {took:.1f} s)")
+
+    def bgp_advertise(self, prefix: str, withdraw: bool = False) -> Changed:
+        """`bgp advertise PREFIX` / `bgp withdraw PREFIX` on the customer device."""
+        bgp, frr = self._customer_bgp()
+        net = _network(prefix)
+        if withdraw and net not in bgp.networks:
+            raise ScenarioError(f"the customer device does not advertise {net}",
+                                fix="it advertises: " + (", ".join(map(str, bgp.networks)) or "nothing"))
+        if not withdraw and net in bgp.networks:
+            raise ScenarioError(f"the customer device already advertises {net}", fix="withdraw it first")
+        networks = [n for n in bgp.networks if n != net] if withdraw else [*bgp.networks, net]
+        return self._bgp_change(
+            lambda: self.cloud.configure_customer_bgp(idc_id=bgp.idc_id, asn=bgp.asn, neighbors=bgp.neighbors,
+                                                      networks=networks),
+            lambda: frr.withdraw(net) if withdraw else frr.advertise(net),
+            f"the customer device {'withdraws' if withdraw else 'advertises'} {net}")
+
+    def bgp_session(self, up: bool) -> Changed:
+        """`bgp down` / `bgp up`: the customer device shuts its neighbors down, or brings them back."""
+        bgp, frr = self._customer_bgp()
+
+        def configure() -> None:
+            for neighbor in bgp.neighbors:
+                neighbor.shutdown = not up
+
+        return self._bgp_change(configure, lambda: frr.shutdown(not up),
+                                f"BGP sessions of the customer device {'up' if up else 'down'}")
+
+    def bgp_show(self, side: str = "customer") -> str:
+        """The BGP table of the customer device (FRR's `show bgp ipv4 unicast`) or of the VBRs (os-ken)."""
+        _, frr = self._customer_bgp()
+        if side == "customer":
+            return frr.vtysh("show bgp ipv4 unicast summary", "show bgp ipv4 unicast")
+        if side == "vbr":
+            lines = []
+            for vbr_id, speaker in self.live.bgp.speakers.items():
+                state = speaker.state()
+                for ip, peer in state.get("peers", {}).items():
+                    received = state.get("received", {}).get(ip, [])
+                    lines.append(f"{vbr_id} AS {state.get('local_asn')}: peer {ip} AS {peer.get('remote_as')} "
+                                 f"{peer.get('state')}, {len(received)} received: {', '.join(received[:20])}"
+                                 + (" ..." if len(received) > 20 else ""))
+                lines.append(f"{vbr_id} advertises: {', '.join(state.get('advertised', [])) or 'nothing'}")
+            return "\n".join(lines)
+        raise ScenarioError(f"{side[:40]!r}: show the table of which side?", fix="bgp show customer | bgp show vbr")
 
     def explain(self, src: str, dst: str) -> PairResult:
         return explain_pair(self.prepared, src, dst)

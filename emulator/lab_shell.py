@@ -5,6 +5,9 @@
   ri deactivate|activate RI_ID
   line down|up PC_ID
   line set PC_ID [latency MS] [jitter MS] [loss PERCENT]   the line's one-way delay, jitter, loss (live)
+  bgp down|up           the customer device shuts its BGP neighbors down / brings them back (FRR)
+  bgp advertise|withdraw PREFIX   the customer device starts / stops advertising PREFIX
+  bgp show customer|vbr the BGP table of the customer device (FRR) / what each VBR's speaker holds
   table ROUTER          the route table as the console shows it (ROUTER: a router's or a VPC's ID)
   flows ROUTER          the flows installed on its bridge
   ping SRC DST          one ping between two hosts (cloud IDs or addresses)
@@ -26,6 +29,7 @@ from select import poll
 from mininet.cli import CLI
 from mininet.log import setLogLevel
 from rich.console import Console
+from rich.text import Text
 
 from emulator.errors import EmulatorError
 from emulator.lab import LINE_SET_USAGE, Changed, Lab
@@ -148,6 +152,19 @@ class LabShell(CLI):
         if not args or args[0] not in ("down", "up"):
             return False
         return self._do(lambda: self.lab.line(args[1], args[0] == "up"))
+
+    def do_bgp(self, line: str) -> bool:
+        """bgp down|up | bgp advertise|withdraw PREFIX | bgp show customer|vbr"""
+        words = line.split()
+        usage = "usage: bgp down|up | bgp advertise|withdraw PREFIX | bgp show customer|vbr"
+        if words in (["down"], ["up"]):
+            return self._do(lambda: self.lab.bgp_session(words[0] == "up"))
+        if len(words) == 2 and words[0] in ("advertise", "withdraw"):
+            return self._do(lambda: self.lab.bgp_advertise(words[1], withdraw=words[0] == "withdraw"))
+        if len(words) in (1, 2) and words[0] == "show":
+            return self._do(lambda: Text(self.lab.bgp_show(words[1] if len(words) == 2 else "customer").rstrip()))
+        self.console.print(usage)
+        return False
 
     def do_table(self, line: str) -> bool:
         """table ROUTER: the route table as the console shows it"""

@@ -22,7 +22,7 @@ NAME_PREFIX = "ce"          # every node, and so every interface and bridge, the
 LINUX_NAME_MAX = 15
 
 _SHORT = {"IDC server": "srv", "ECS instance": "ecs", "VM instance": "vm", "access device": "cpe",
-          "access point": "ap", "VBR": "vbr", "VRouter": "vr", "VPC router": "vr", "border gateway": "bgw"}
+          "access point": "ap", "BGP speaker": "bgp", "VBR": "vbr", "VRouter": "vr", "VPC router": "vr", "border gateway": "bgw"}
 DELAY_LINE_SHORT = "dl"     # the runtime's delay lines (cedl1, ...), spliced into impaired links without netem
 SHORT_KINDS = tuple(sorted(set(_SHORT.values()) | {DELAY_LINE_SHORT}))
 
@@ -77,6 +77,7 @@ class PlanNode:
     linux_routes: tuple[LinuxRoute, ...] = ()
     bridges: tuple[LinuxBridge, ...] = ()
     vlan_pairs: tuple[tuple[int, int, int], ...] = ()   # access point: (customer port, trunk port, VLAN)
+    speaker: tuple[int, str] | None = None    # a VBR with BGP: (port to its speaker, the speaker's MAC)
 
     def interface(self, logical: str) -> PlanInterface:
         return next(i for i in self.interfaces if i.logical == logical)
@@ -136,7 +137,8 @@ def _node_from(raw: dict[str, Any]) -> PlanNode:
         linux_routes=tuple(LinuxRoute(**r) for r in raw["linux_routes"]),
         bridges=tuple(LinuxBridge(name=b["name"], address=b["address"], members=tuple(b["members"]))
                       for b in raw["bridges"]),
-        vlan_pairs=tuple(tuple(p) for p in raw["vlan_pairs"]))  # type: ignore[misc]
+        vlan_pairs=tuple(tuple(p) for p in raw["vlan_pairs"]),  # type: ignore[misc]
+        speaker=tuple(raw["speaker"]) if raw.get("speaker") else None)  # type: ignore[arg-type]
 
 
 def mac_for(node_index: int, port_no: int) -> str:
@@ -190,12 +192,22 @@ def make_plan(network: Network, scenario: str, generation: int = 1) -> Plan:
             forwarding = _forwarding(network, node, mine, end_intf) if node.kind is NodeKind.CLOUD_ROUTER else ()
             nodes.append(PlanNode(name=names[node_id], id=node_id, kind=node.kind, role=node.role,
                                   label=node.label, dpid=dpid_for(index), interfaces=tuple(mine),
-                                  forwarding=forwarding, vlan_pairs=vlan_pairs))
+                                  forwarding=forwarding, vlan_pairs=vlan_pairs,
+                                  speaker=_speaker(network, node_id, mine, end_intf)))
         else:
             bridges, routes = _linux_config(node, mine)
             nodes.append(PlanNode(name=names[node_id], id=node_id, kind=node.kind, role=node.role,
                                   label=node.label, interfaces=tuple(mine), linux_routes=routes, bridges=bridges))
     return Plan(scenario=scenario, nodes=tuple(nodes), links=tuple(links), hosts=network.hosts, generation=generation)
+
+
+def _speaker(network: Network, node_id: str, mine: list[PlanInterface],
+             end_intf: dict[tuple[str, str, str], PlanInterface]) -> tuple[int, str] | None:
+    """The port of a VBR towards its BGP speaker, and the speaker's MAC (TCP to the VBR's address goes there)."""
+    for link in network.links:
+        if link.kind is LinkKind.BGP_SPEAKER and link.a[0] == node_id:
+            return _port_no(mine, link.a[1]), end_intf[(link.b[0], link.b[1], link.id)].mac
+    return None
 
 
 def _port_no(interfaces: list[PlanInterface], logical: str) -> int:
@@ -214,8 +226,9 @@ def _linux_config(node: Node, mine: list[PlanInterface]) -> tuple[tuple[LinuxBri
             device_of[port.name] = bridge.name
         elif members:
             device_of[port.name] = members[0]
+    # BGP routes are the node's FRR's to install, not the runtime's.
     routes = tuple(LinuxRoute(prefix=str(r.prefix), via=str(r.next_hop), dev=device_of[r.port])
-                   for r in node.routes if r.next_hop is not None and r.port in device_of)
+                   for r in node.routes if r.next_hop is not None and r.port in device_of and r.kind is not RouteKind.BGP)
     return tuple(bridges), routes
 
 

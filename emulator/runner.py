@@ -15,14 +15,21 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
 from emulator.capabilities import Environment
+from emulator.checks import bgp as bgp_check
 from emulator.checks import performance, ping, throughput, traceroute
 from emulator.checks.results import CheckResult, PerformanceDetail
 from emulator.errors import EmulatorError, EnvironmentProblem, RuntimeFailure, ScenarioError
+from emulator.cloud.bgp import MAX_LEARNED_ROUTES_PER_PEER
+from emulator.plan import make_plan
+from emulator.routing import bgp as bgp_model
+from emulator.routing.topology import build_network
 from emulator.runtime import calibration, cleanup, environment, lock, ovs_service
+from emulator.runtime.bgp import BgpDaemons
 from emulator.captures import CAPTURE_PACKETS, CaptureFile, select_ends
 from emulator.runtime.capture import Captures
 from emulator.runtime.commands import in_namespace
@@ -105,6 +112,38 @@ class Live:
     notes: list[str] = field(default_factory=list)
     links: list[LinkPhysics] = field(default_factory=list)  # filled by the teardown (the delay lines' counters)
     delay_line_ceiling: dict | None = None                  # measured on this machine where delay lines are used
+    bgp: BgpDaemons | None = None                           # FRR and the VBRs' speakers, when the scenario has BGP
+    learned: bgp_model.Learned | None = None                # what the VBRs' speakers have received, now
+    bgp_convergence: bgp_check.Convergence | None = None
+
+    def follow_bgp(self, prepared: Prepared) -> bool:
+        """Carry what the VBRs' speakers have received into their flows (a new generation); True if it changed."""
+        if self.bgp is None:
+            return False
+        learned = self.bgp.learned(bgp_model.sessions(prepared.scenario.cloud))
+        if learned == self.learned:
+            return False
+        self.learned = learned
+        plan = make_plan(build_network(prepared.scenario.cloud, learned), prepared.scenario.name,
+                         self.network.plan.generation + 1)
+        write_atomically(self.plan_path, plan.to_json())
+        self.network.update(plan)
+        wait_for_flows(plan, explain=self.controller.log_tail)
+        return True
+
+    def settle_bgp(self, prepared: Prepared, timeout: float = bgp_check.CONVERGE_TIMEOUT_S) -> float:
+        """After a change of BGP configuration: follow the speakers until every session is as now predicted (its
+        prefixes installed, or a session expected down without any); the seconds it took."""
+        started = time.monotonic()
+        sessions = bgp_model.sessions(prepared.scenario.cloud)
+        while True:
+            self.follow_bgp(prepared)
+            if self.bgp is not None and all(bgp_check.settled(s, self.bgp.status(s)) for s in sessions):
+                return time.monotonic() - started
+            if time.monotonic() - started > timeout:
+                raise RuntimeFailure(f"BGP did not settle within {timeout:.0f} s",
+                                     fix="`bgp show customer` and `bgp show vbr` show how far it got")
+            time.sleep(bgp_check.POLL_S)
 
     def environment_json(self) -> dict:
         return {**self.environment.to_json(), "delay_line_ceiling": self.delay_line_ceiling}
@@ -201,10 +240,14 @@ def live_network(prepared: Prepared, *, progress: Progress = lambda _line: None,
                 live.captures = live.recorder.start(ends, folder, live.processes.spawn)
                 progress(f"capturing on {len(ends)} link ends into {folder} (at most {CAPTURE_PACKETS} packets "
                          f"each)")
+            if prepared.scenario.cloud.has_bgp():     # after the captures start: they record the sessions too
+                _start_bgp(prepared, live, run_dir, progress)
             progress(f"all flows installed ({sum(counts.values())} on {len(counts)} bridges); all checks ready")
             yield live
         finally:
             controller.stop_watching()
+            if live.bgp is not None:
+                live.bgp.stop()
             live.recorder.stop()        # SIGINT first: every pcap is closed complete, whatever ended the run
             live.processes.stop_all()
             teardown_problem = None
@@ -235,13 +278,38 @@ def live_network(prepared: Prepared, *, progress: Progress = lambda _line: None,
                 raise teardown_problem   # never hide the error that ended the run behind a teardown one
 
 
+def _start_bgp(prepared: Prepared, live: Live, run_dir: Path, progress: Progress) -> None:
+    """FRR on the customer device, a speaker per VBR; then watch every session until it is as predicted."""
+    sessions = bgp_model.sessions(prepared.scenario.cloud)
+    ready = time.monotonic()
+    live.bgp = BgpDaemons(prepared.scenario.cloud, prepared.plan, live.network.pids, run_dir / "bgp")
+    live.bgp.start(sessions)
+    progress(f"BGP: {len(sessions)} session(s): FRR on the customer device, os-ken on "
+             + ", ".join(sorted({s.vbr_id for s in sessions})))
+    live.bgp_convergence = bgp_check.converge(sessions, live.bgp, lambda: live.follow_bgp(prepared), progress,
+                                              started=ready)
+    live.timings["bgp_s"] = time.monotonic() - ready
+    for watch in live.bgp_convergence.watches:
+        received = [IPv4Network(p) for p in (watch.status.vbr_received if watch.status else [])]
+        lost = bgp_model.discarded_prefixes(tuple(received))
+        if lost:
+            note = (f"{watch.session.vbr_id} discarded {len(lost)} of the {len(received)} prefixes "
+                    f"{watch.session.customer_ip} advertised (a VBR keeps at most {MAX_LEARNED_ROUTES_PER_PEER} "
+                    f"per BGP peer): {', '.join(map(str, lost[:5]))}{' ...' if len(lost) > 5 else ''}")
+            live.notes.append(note)
+            progress(f"note: {note}")
+    if live.bgp_convergence.timed_out:
+        progress(f"BGP did not converge within {bgp_check.CONVERGE_TIMEOUT_S:.0f} s; the bgp checks say how far "
+                 "it got")
+
+
 def execute(prepared: Prepared, *, progress: Progress = lambda _line: None,
             artifacts: Path | None = None, capture: list[str] | None = None, ideal_links: bool = False) -> RunOutcome:
     """Build the network, run every check, tear everything down."""
     with live_network(prepared, progress=progress, artifacts=artifacts, capture=capture,
                       ideal_links=ideal_links) as live:
         checks_started = time.monotonic()
-        checks = run_checks(prepared, live.network, live.processes, progress)
+        checks = run_checks(prepared, live.network, live.processes, progress, bgp=live.bgp_convergence)
         live.timings["checks_s"] = time.monotonic() - checks_started
     return RunOutcome(prepared, live.environment, checks, live.timings, live.cleanup,
                       list(live.controller.restarts), list(live.captures), live.links, live.notes,
@@ -249,7 +317,8 @@ def execute(prepared: Prepared, *, progress: Progress = lambda _line: None,
 
 
 def run_checks(prepared: Prepared, network: EmulatedNetwork, processes: Processes,
-               progress: Progress, *, use_stated: bool = True) -> list[CheckResult]:
+               progress: Progress, *, use_stated: bool = True,
+               bgp: bgp_check.Convergence | None = None) -> list[CheckResult]:
     """Ping matrix, traceroutes, throughput: each measures and compares with the expectations prepared once.
 
     The scenario's own expectations count only for the complete scenario.
@@ -258,11 +327,16 @@ def run_checks(prepared: Prepared, network: EmulatedNetwork, processes: Processe
     node_name = {node.id: node.name for node in plan.nodes}
     stated = {(e.src, e.dst): e.reachable for e in prepared.scenario.expectations} \
         if use_stated and prepared.scenario.complete else {}
+    results: list[CheckResult] = []
+    if bgp is not None:
+        customer = prepared.scenario.cloud.customer_bgp
+        device = prepared.scenario.cloud.idcs[customer.idc_id].device_id if customer else "customer device"
+        results += bgp_check.results(bgp, device)
     progress(f"ping matrix: {len(expected)} pairs")
     echoes = ping.ping_matrix([(node_name[src], dst, str(pair.forward.dst)) for (src, dst), pair in expected.items()],
                               processes.spawn)
-    results = [ping.ping_result(echoes[(node_name[src], dst)], pair, stated.get((src, dst)))
-               for (src, dst), pair in expected.items()]
+    results += [ping.ping_result(echoes[(node_name[src], dst)], pair, stated.get((src, dst)))
+                for (src, dst), pair in expected.items()]
     for probe in prepared.scenario.traceroutes:
         progress(f"traceroute {probe.src} -> {probe.dst}")
         results.append(traceroute.run_traceroute(expected[(probe.src, probe.dst)],

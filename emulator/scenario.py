@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ValidationError
 
 from emulator import schema
+from emulator.cloud.bgp import CustomerNeighbor
 from emulator.cloud.control_plane import ControlPlane
 from emulator.cloud.resources import NextHopType, Role, RouterType
 from emulator.errors import CloudError, ScenarioError
@@ -212,6 +213,15 @@ CODE_FIELDS: dict[str, tuple[str, ...]] = {
     "InvalidBorderGatewayId.NotFound": ("border_gateway",),
     "InvalidVpcId.NotFound": ("vpc", "peer_vpc"),
     "InvalidParameter.CidrOverlap": ("peer_vpc",),
+    "InvalidLocalAsn.Reserved": ("local_asn",),
+    "InvalidLocalAsn.Malformed": ("local_asn",),
+    "InvalidPeerAsn.SameAsLocal": ("peer_asn",),
+    "InvalidBgpGroup": ("bgp_group_id",),
+    "InvalidPeerIpAddress": ("peer_ip_address",),
+    "InvalidPeerIpAddress.Duplicated": ("peer_ip_address",),
+    "InvalidDstCidrBlock.Duplicate": ("dst_cidr_block",),
+    "InvalidNeighbor.Unreachable": ("neighbors",),
+    "InvalidNeighbor.Duplicated": ("neighbors",),
 }
 
 
@@ -273,6 +283,10 @@ class _Applier:
             if section == "customer_routes":
                 if items:
                     self.customer_routes(items, prefix + (section,))
+                continue
+            if section == "customer_bgp":
+                if items is not None:
+                    self.customer_bgp(items, prefix + (section,))
                 continue
             for i, item in enumerate(items):
                 self.APPLY[section](self, item, prefix + (section, i))
@@ -369,6 +383,37 @@ class _Applier:
                                             where=self.where(*prefix, r))
             self.log.append(f"Customer device {idc.access_device.id}: ip route {route.destination} {route.next_hop}")
 
+    def _bgp_group(self, group: schema.BgpGroup, loc: tuple[Any, ...]) -> None:
+        self.cloud.create_bgp_group(group_id=group.id, vbr_id=group.router_id, peer_asn=group.peer_asn,
+                                    local_asn=group.local_asn, auth_key=group.auth_key, is_fake_asn=group.is_fake_asn,
+                                    name=group.name, where=self.where(*loc))
+        key = ", MD5 key set" if group.auth_key else ""
+        self.log.append(f"BGP group {group.id} on {group.router_id}: AS {group.local_asn} (VBR) with peer AS "
+                        f"{group.peer_asn}{key}")
+
+    def _bgp_peer(self, peer: schema.BgpPeer, loc: tuple[Any, ...]) -> None:
+        self.cloud.create_bgp_peer(peer_id=peer.id, group_id=peer.bgp_group_id, peer_ip=peer.peer_ip_address,
+                                   enable_bfd=peer.enable_bfd, where=self.where(*loc))
+        self.log.append(f"BGP peer {peer.id} in {peer.bgp_group_id}: {peer.peer_ip_address}")
+
+    def _bgp_network(self, network: schema.BgpNetwork, loc: tuple[Any, ...]) -> None:
+        self.cloud.add_bgp_network(vbr_id=network.router_id, destination=network.dst_cidr_block,
+                                   where=self.where(*loc))
+        self.log.append(f"BGP network on {network.router_id}: advertise {network.dst_cidr_block}")
+
+    def customer_bgp(self, bgp: schema.CustomerBgp, loc: tuple[Any, ...]) -> None:
+        idc = self.model.idc
+        if idc is None:
+            raise ScenarioError("customer_bgp needs an IDC", where=self.where(*loc), fix="declare the IDC under idc:")
+        neighbors = [CustomerNeighbor(ip=n.ip, remote_asn=n.remote_asn, password=n.password) for n in bgp.neighbors]
+        self.cloud.configure_customer_bgp(idc_id=idc.id, asn=bgp.asn, neighbors=neighbors, networks=list(bgp.networks),
+                                          where=self.where(*loc))
+        shown = ", ".join(map(str, bgp.networks[:3])) + (f" and {len(bgp.networks) - 3} more"
+                                                         if len(bgp.networks) > 3 else "")
+        self.log.append(f"Customer device {idc.access_device.id}: router bgp {bgp.asn}, neighbor "
+                        + ", ".join(f"{n.ip} remote-as {n.remote_asn}" for n in bgp.neighbors)
+                        + f", networks {shown or 'none'}")
+
     def _idc(self, idc: schema.Idc) -> None:
         self.cloud.create_idc(idc_id=idc.id, name=idc.name, cidr=idc.cidr, device_id=idc.access_device.id,
                               where=self.where("idc"))
@@ -404,7 +449,8 @@ _Applier.APPLY = {
     "vpc_peerings": _Applier._vpc_peering, "vbrs": _Applier._vbr, "router_interfaces": _Applier._router_interface,
     "connect": _Applier._connect, "deactivate": _Applier._deactivate, "activate": _Applier._activate,
     "route_entries": _Applier._route_entry, "route_propagations": _Applier._route_propagation,
-    "delete_route_entries": _Applier._delete_route_entry,
+    "delete_route_entries": _Applier._delete_route_entry, "bgp_groups": _Applier._bgp_group,
+    "bgp_peers": _Applier._bgp_peer, "bgp_networks": _Applier._bgp_network,
 }
 
 

@@ -240,6 +240,64 @@ class RouteEntry(Strict):
     next_hop_id: CloudId
 
 
+ASN = Field(strict=True, ge=1, le=2**32 - 1, description="a 2- or 4-byte AS number")
+
+
+def _auth_key(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("a BGP key is text such as YourPassword+12345678")
+    if not 1 <= len(value) <= 64 or not all(33 <= ord(ch) <= 126 for ch in value):
+        raise ValueError("a BGP key is 1 to 64 printable ASCII characters without spaces")
+    return value
+
+
+AuthKey = Annotated[str, BeforeValidator(_auth_key)]
+
+
+class BgpGroup(Strict):
+    """CreateBgpGroup on a VBR: the customer's AS and, optionally, a TCP MD5 key."""
+
+    id: CloudId
+    router_id: CloudId = Field(description="the VBR")
+    peer_asn: int = ASN
+    local_asn: int = Field(default=45104, strict=True, ge=1, le=2**32 - 1,
+                           description="the VBR's AS: 45104 (default), 64512-65534 or 4200000000-4294967294; "
+                                       "65025 is reserved")
+    auth_key: AuthKey | None = None
+    is_fake_asn: bool = Field(default=False, strict=True)
+    name: Text = ""
+
+
+class BgpPeer(Strict):
+    """CreateBgpPeer in a group: the customer device's address on the leased line."""
+
+    id: CloudId
+    bgp_group_id: CloudId
+    peer_ip_address: IPv4
+    enable_bfd: bool = Field(default=False, strict=True)
+
+
+class BgpNetwork(Strict):
+    """AddBgpNetwork: a block the VBR advertises to its BGP peers."""
+
+    router_id: CloudId
+    dst_cidr_block: Cidr
+
+
+class CustomerBgpNeighbor(Strict):
+    ip: IPv4 = Field(description="the VBR's address on the leased line (local_gateway_ip)")
+    remote_asn: int = ASN
+    password: AuthKey | None = None
+
+
+class CustomerBgp(Strict):
+    """BGP on the customer's access device (FRR): its AS, its neighbors, the blocks it advertises."""
+
+    asn: int = ASN
+    neighbors: list[CustomerBgpNeighbor] = Field(min_length=1, max_length=8)
+    networks: list[Cidr] = Field(default_factory=list, max_length=512)
+
+
 class Expectation(Strict):
     src: CloudId = Field(alias="from")
     dst: CloudId = Field(alias="to")
@@ -304,8 +362,12 @@ class Sections(Strict):
     route_entries: list[RouteEntry] = Field(default_factory=list, max_length=1024)
     route_propagations: list[RoutePropagation] = Field(default_factory=list, max_length=250)
     delete_route_entries: list[RouteEntryRef] = Field(default_factory=list, max_length=1024)
+    bgp_groups: list[BgpGroup] = Field(default_factory=list, max_length=16)
+    bgp_peers: list[BgpPeer] = Field(default_factory=list, max_length=64)
+    bgp_networks: list[BgpNetwork] = Field(default_factory=list, max_length=128)
     customer_routes: list[StaticRoute] = Field(default_factory=list, max_length=64,
                                                description="`ip route DEST NEXT_HOP` on the IDC's access device")
+    customer_bgp: CustomerBgp | None = Field(default=None, description="BGP on the IDC's access device (FRR)")
 
 
 class Step(Sections):

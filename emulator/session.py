@@ -16,6 +16,7 @@ from emulator.checks.results import CheckResult
 from emulator.errors import ScenarioError
 from emulator.impairment import Impairment
 from emulator.plan import Plan, make_plan
+from emulator.routing.bgp import Learned
 from emulator.routing.model import Network
 from emulator.routing.reachability import PairResult, evaluate, expected_matrix
 from emulator.routing.topology import build_network
@@ -32,9 +33,12 @@ class Prepared:
     expected: dict[tuple[str, str], PairResult]
 
 
-def prepare(scenario: Scenario, generation: int = 1) -> Prepared:
+def prepare(scenario: Scenario, generation: int = 1, learned: Learned | None = None) -> Prepared:
+    """Expectations from the network with every BGP session converged as predicted; the plan to build from what
+    the VBRs have `learned` so far (nothing, before the daemons start): their BGP routes come from real sessions."""
     network = build_network(scenario.cloud)
-    plan = make_plan(network, scenario.name, generation)
+    built = build_network(scenario.cloud, learned or Learned.nothing()) if scenario.cloud.has_bgp() else network
+    plan = make_plan(built, scenario.name, generation)
     return Prepared(scenario, network, plan, expected_matrix(network))
 
 

@@ -20,6 +20,7 @@ class CheckKind(str, Enum):
     TRACEROUTE = "traceroute"
     THROUGHPUT = "throughput"
     PERFORMANCE = "performance"
+    BGP = "bgp"
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,30 @@ class PerformanceDetail:
     error: str | None = None
 
 
-Detail = PingDetail | TracerouteDetail | ThroughputDetail | PerformanceDetail
+@dataclass(frozen=True)
+class BgpDetail:
+    """One BGP session (src: the customer device, dst: the VBR), seen from both ends and against the prediction.
+
+    Prefix lists are as each side reports them: the customer device's FRR (`show bgp neighbors ... json`) and the
+    VBR's os-ken speaker (its adj-RIB-in). Times run from the moment the network's flows were ready.
+    """
+
+    KIND: ClassVar[CheckKind] = CheckKind.BGP
+    peer: str                              # the VBR's BgpPeer ID
+    session_state: dict                    # {"customer": FRR's state, "vbr": os-ken's}
+    expected_state: str                    # Established, or "not established"
+    received_prefixes: dict                # {"customer": [...], "vbr": [...]} as received
+    advertised_prefixes: dict              # {"customer": [...], "vbr": [...]}
+    installed_prefixes: tuple[str, ...]    # what the VBR's route table holds from this peer (at most 110)
+    discarded_prefixes: int                # received beyond the VBR's limit of 110 per peer
+    established_s: float | None
+    converged_s: float | None
+    reason: str = ""                       # why it is not established (expected or observed)
+    last_notification: str = ""            # FRR's last reset reason, when the session went down or never came up
+    error: str | None = None
+
+
+Detail = PingDetail | TracerouteDetail | ThroughputDetail | PerformanceDetail | BgpDetail
 OPTIONAL_FIELDS = ("error", "answered_by")      # left out of JSON when empty
 
 

@@ -15,6 +15,7 @@ from emulator.cloud.resources import (
     RouterInterface, RouterType, RouteTable, StaticRoute, Vbr, Vpc, VSwitch,
 )
 from emulator.cloud.specs import RECEIVER_SPEC, SPEC_BANDWIDTH_MBPS
+from emulator.cloud.bgp import BgpOperations
 from emulator.cloud.border_gateway import BorderGatewayOperations
 from emulator.cloud.providers import PROVIDER_NAMES, PROVIDERS, provider_named
 from emulator.cloud.providers.base import Provider
@@ -57,7 +58,7 @@ def reserved_overlap(block: IPv4Network) -> tuple[IPv4Network, str] | None:
 
 
 
-class ControlPlane(BorderGatewayOperations):
+class ControlPlane(BorderGatewayOperations, BgpOperations):
     """State of one emulated cloud plus the customer's IDC, changed only by operations.
 
     `provider` names the provider whose conventions apply (emulator/cloud/providers/:
@@ -70,7 +71,8 @@ class ControlPlane(BorderGatewayOperations):
             raise CloudError("InvalidParameter.Provider", f"unknown provider {provider!r}",
                              fix="use one of: " + ", ".join(f"provider: {name}" for name in PROVIDER_NAMES))
         self.provider: Provider = found
-        super().__init__()
+        BorderGatewayOperations.__init__(self)
+        BgpOperations.__init__(self)
         self.accounts: dict[str, str] = {}
         self.vpcs: dict[str, Vpc] = {}
         self.physical_connections: dict[str, PhysicalConnection] = {}

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from emulator.captures import OPEN_HINT
-from emulator.checks.results import CheckResult, PerformanceDetail, PingDetail, TracerouteDetail
+from emulator.checks.results import BgpDetail, CheckResult, PerformanceDetail, PingDetail, TracerouteDetail
 from emulator.plan import Plan
 from emulator.routing.model import Network, NodeKind, RouteKind
 from emulator.routing.reachability import PairResult, Verdict
@@ -146,6 +146,21 @@ def _details(check: CheckResult) -> str:
             details += "\nexpected " + " > ".join(d.expected_hops)
         if d.error:
             details += f"\n{d.error}"
+    elif isinstance(d, BgpDetail):
+        details = (f"{d.peer}: customer {d.session_state['customer']}, VBR {d.session_state['vbr']} "
+                   f"(expected {d.expected_state})")
+        if d.established_s is not None:
+            details += f"; Established after {d.established_s:.1f} s"
+        if d.converged_s is not None:
+            details += f", converged after {d.converged_s:.1f} s"
+        details += (f"\nVBR received {len(d.received_prefixes['vbr'])}, installed {len(d.installed_prefixes)}"
+                    + (f", discarded {d.discarded_prefixes} (at most 110 per peer)" if d.discarded_prefixes else "")
+                    + f"; customer device received {len(d.received_prefixes['customer'])}: "
+                    + (", ".join(d.received_prefixes["customer"][:4]) or "nothing"))
+        if d.reason:
+            details += f"\n{d.reason}"
+        if d.last_notification:
+            details += f"\nFRR: {d.last_notification}"
     elif isinstance(d, PerformanceDetail):
         limited = sum(1 for test in d.tests if test["host_limited"])
         failed = [test["name"] for test in d.tests if not test["passed"]]
@@ -196,7 +211,7 @@ def show_explanation(console: Console, network: Network, result: PairResult) -> 
 
 
 ROUTE_KIND = {RouteKind.CUSTOM: "static", RouteKind.LOCAL: "local", RouteKind.CONNECTED: "local (interconnect)",
-              RouteKind.PROPAGATED: "propagated"}     # the console's names
+              RouteKind.PROPAGATED: "propagated", RouteKind.BGP: "BGP"}     # the console's names
 
 
 def route_table_rows(network: Network, router_id: str) -> list[dict]:

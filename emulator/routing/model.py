@@ -18,6 +18,7 @@ from emulator.impairment import Impairment
 PRIORITY_LOCAL = 0
 PRIORITY_STATIC = 100
 PRIORITY_PROPAGATED = 120
+PRIORITY_BGP = 150          # a static route for the same prefix wins (the VBR's, and the kernel's metric 0 < 20)
 
 
 class NodeKind(str, Enum):
@@ -25,6 +26,7 @@ class NodeKind(str, Enum):
     LINUX_ROUTER = "linux_router"    # the customer's access device
     CLOUD_ROUTER = "cloud_router"    # VBR, VRouter: an OpenFlow router
     ACCESS_POINT = "access_point"    # where the leased line lands: adds the VBR's VLAN tag
+    BGP_SPEAKER = "bgp_speaker"      # a VBR's BGP control plane (os-ken), reached through the VBR's own address
 
 
 class RouteKind(str, Enum):
@@ -37,6 +39,7 @@ class RouteKind(str, Enum):
     STATIC = "static"            # the customer device's `ip route`
     CUSTOM = "custom"            # a route entry added by the user (the console's "custom")
     PROPAGATED = "propagated"    # learnt from a border gateway
+    BGP = "bgp"                  # learnt over a BGP session (the VBR's, or the customer device's FRR)
 
 
 class TransitGroup(str, Enum):
@@ -57,6 +60,7 @@ class LinkKind(str, Enum):
     VSWITCH = "vswitch"                    # instance <-> its VRouter
     ATTACHMENT = "vpc_attachment"          # a VPC's router <-> its border gateway
     PEERING = "vpc_peering"                # two VPCs' routers, directly
+    BGP_SPEAKER = "bgp_speaker"            # a VBR <-> its BGP speaker (not a cloud link: the router's own CPU)
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,19 @@ class Route:
 
 
 @dataclass(frozen=True)
+class BgpView:
+    """One BGP session seen from one side, for explanations: why it is down, or how to get a prefix over it."""
+
+    neighbor: str                      # "vbr-12345678 (10.100.0.1)"
+    problem: str = ""                  # why it is not Established ("" when it is)
+    fix: str = ""
+    advertise_fix: str = ""            # how the other side advertises a prefix; {prefix} is filled in
+    discarded: tuple[IPv4Network, ...] = ()   # received beyond the per-peer limit and not installed
+    limit: int = 0
+    behind: tuple[IPv4Network, ...] = ()    # the blocks on that side (the IDC's, the VPCs')
+
+
+@dataclass(frozen=True)
 class Node:
     id: str                            # the cloud or scenario ID (vbr-12345678, i-vpcb-1)
     kind: NodeKind
@@ -99,6 +116,7 @@ class Node:
     ports: tuple[Port, ...] = ()
     routes: tuple[Route, ...] = ()
     vlan_pairs: tuple[tuple[str, str, int], ...] = ()  # access point: (customer port, trunk port, VLAN)
+    bgp: tuple[BgpView, ...] = ()      # its BGP sessions (a VBR, the customer device)
 
     def port(self, name: str) -> Port:
         return self._ports_by_name[name]

@@ -125,6 +125,8 @@ def _route_problem(network: Network, node: Node, ingress: str, route: Route | No
     where = f"{node.role} {node.id}"
     if route is None:
         table = node.table or f"{node.id}'s routing table"
+        if any(dst_ip in block for view in node.bgp for block in view.behind):
+            return _no_bgp_route(network, node, where, table, dst_ip)
         return ("NO_ROUTE", f"{where}: no route to {dst_ip} in {table}",
                 suggest_route(network, node.id, dst_ip, came_from=hops[-2].node if len(hops) > 1 else ""))
     if ingress and not node.port(ingress).transit and not route.local:
@@ -157,6 +159,27 @@ def _route_problem(network: Network, node: Node, ingress: str, route: Route | No
         return ("INTERFACE_NOT_ACTIVE", f"{where}: {_describe(down[0])} behind {route.port} is not up",
                 f"bring {down[0].cloud_id} back up")
     return None
+
+
+def _no_bgp_route(network: Network, node: Node, where: str, table: str,
+                  dst_ip: IPv4Address) -> tuple[str, str, str]:
+    """No route on a router that speaks BGP: the session is down, the prefix was discarded, or nobody advertises it."""
+    prefix = next((block for block, _owner in network.blocks if dst_ip in block), IPv4Network(f"{dst_ip}/32"))
+    views = [view for view in node.bgp if any(dst_ip in block for block in view.behind)]
+    for view in views:
+        if view.problem:
+            return ("BGP_NOT_ESTABLISHED", f"{where}: no route to {dst_ip} in {table}: the BGP session with "
+                    f"{view.neighbor} is not established: {view.problem}", view.fix)
+    for view in views:
+        lost = next((net for net in view.discarded if dst_ip in net), None)
+        if lost is not None:
+            return ("BGP_ROUTE_LIMIT", f"{where}: no route to {dst_ip} in {table}: {view.neighbor} advertised "
+                    f"{lost}, but the VBR keeps at most {view.limit} learned routes per peer and discarded "
+                    f"{len(view.discarded)}", f"advertise at most {view.limit} prefixes (aggregate them), or use a "
+                    "static route for this one")
+    view = views[0]
+    return ("NOT_ADVERTISED", f"{where}: no route to {dst_ip} in {table}: {view.neighbor} does not advertise "
+            f"{prefix} over BGP", view.advertise_fix.format(prefix=prefix))
 
 
 def suggest_route(network: Network, node_id: str, dst_ip: IPv4Address, came_from: str = "") -> str:

@@ -14,7 +14,9 @@ from emulator.cloud.control_plane import ControlPlane
 from emulator.errors import CloudError
 from emulator.impairment import IDEAL, Impairment
 from emulator.cloud.resources import NextHopType, PeeringStatus, PhysicalConnectionStatus, RIStatus, Role, RouteTable
-from emulator.routing.model import (PRIORITY_PROPAGATED, PRIORITY_STATIC, Link, LinkKind, Network, Node, NodeKind,
+from emulator.cloud.bgp import MAX_LEARNED_ROUTES_PER_PEER
+from emulator.routing.bgp import Learned, discarded_prefixes, sessions
+from emulator.routing.model import (PRIORITY_BGP, BgpView, PRIORITY_PROPAGATED, PRIORITY_STATIC, Link, LinkKind, Network, Node, NodeKind,
                                     Port, Route, RouteKind, TransitGroup)
 
 # Router interfaces have no user-visible addresses; the emulator numbers each
@@ -24,11 +26,18 @@ INTERCONNECT_POOL = IPv4Network("100.64.0.0/10")
 
 
 DEFAULT = IPv4Network("0.0.0.0/0")
+SPEAKER_PORT = "bgp"       # the VBR's port towards its BGP speaker
 
 
-def build_network(cloud: ControlPlane) -> Network:
-    builder = _Builder(cloud)
+def build_network(cloud: ControlPlane, learned: Learned | None = None) -> Network:
+    """The network with every BGP session converged as predicted, or, given `learned`, with the VBRs' BGP routes
+    those the running speakers reported."""
+    builder = _Builder(cloud, learned or Learned())
     return builder.build()
+
+
+def speaker_id(vbr_id: str) -> str:
+    return f"{vbr_id}@bgp"
 
 
 def access_point_id(pc_id: str) -> str:
@@ -36,8 +45,9 @@ def access_point_id(pc_id: str) -> str:
 
 
 class _Builder:
-    def __init__(self, cloud: ControlPlane) -> None:
+    def __init__(self, cloud: ControlPlane, learned: Learned) -> None:
         self.cloud = cloud
+        self.learned = learned
         self.ports: dict[str, list[Port]] = {}
         self.routes: dict[str, list[Route]] = {}
         self.links: list[Link] = []
@@ -64,6 +74,7 @@ class _Builder:
         for vpc in self.cloud.vpcs.values():
             self._custom_routes(vpc.vrouter_id, vpc.route_table)
             self._learnt_routes(vpc.id)
+        self._bgp_routes()
         final = {
             node_id: replace(node, ports=tuple(self.ports.get(node_id, ())), routes=tuple(self.routes.get(node_id, ())))
             for node_id, node in self.nodes.items()
@@ -178,6 +189,15 @@ class _Builder:
                                        label=f"leased line {vbr.physical_connection_id} VLAN {vbr.vlan_id}",
                                        transit_group=TransitGroup.LEASED_LINE))
         self._connected(vbr.id, port, vbr.route_table.id)
+        if self.cloud.peers_of(vbr.id):
+            # The VBR's BGP runs on a node of its own (os-ken), reached by TCP to the VBR's address on the line.
+            speaker = speaker_id(vbr.id)
+            self._node(Node(id=speaker, kind=NodeKind.BGP_SPEAKER, role="BGP speaker", label=f"BGP speaker of {vbr.id}",
+                            account=vbr.account, owner=vbr.id))
+            self._port(speaker, Port(name="eth", address=vbr.local_gateway, label=f"BGP of {vbr.id}"))
+            self._port(vbr.id, Port(name=SPEAKER_PORT, label="its BGP speaker"))
+            self.links.append(Link(id=f"{vbr.id}~bgp", kind=LinkKind.BGP_SPEAKER, a=(vbr.id, SPEAKER_PORT),
+                                   b=(speaker, "eth")))
 
     def _interconnect(self, kind: LinkKind, a: tuple[str, str], b: tuple[str, str], *, active: bool = True,
                       bandwidth_mbps: int | None = None, cloud_id: str = "", transit: bool = True,
@@ -247,6 +267,39 @@ class _Builder:
             self._route(vpc.vrouter_id, Route(prefix=segment, port=mine.id, next_hop=next_hop, kind=RouteKind.PROPAGATED,
                                               target=bgw_id, usable=active, table=vpc.route_table.id,
                                               priority=PRIORITY_PROPAGATED))
+
+    def _bgp_routes(self) -> None:
+        """Each session's routes: the VBR's as learned (or predicted), the customer device's as predicted (its
+        FRR installs them in its own kernel)."""
+        customer = self.cloud.customer_bgp
+        device = self.cloud.idcs[customer.idc_id].device_id if customer else None
+        for session in sessions(self.cloud):
+            vbr = self.cloud.vbrs[session.vbr_id]
+            up = self.cloud.physical_connections[session.pc_id].status is PhysicalConnectionStatus.ENABLED
+            self.nodes[vbr.id] = replace(self.nodes[vbr.id], bgp=self.nodes[vbr.id].bgp + (BgpView(
+                neighbor=f"the customer device ({session.customer_ip}, AS {session.customer_asn})",
+                problem=session.problem, fix=session.fix,
+                advertise_fix="advertise it from the customer device: add {prefix} under customer_bgp.networks",
+                discarded=discarded_prefixes(self.learned.raw(session)), limit=MAX_LEARNED_ROUTES_PER_PEER,
+                behind=tuple(idc.cidr for idc in self.cloud.idcs.values())),))
+            if device is not None:
+                self.nodes[device] = replace(self.nodes[device], bgp=self.nodes[device].bgp + (BgpView(
+                    neighbor=f"{vbr.id} ({session.vbr_ip}, AS {session.vbr_asn})", problem=session.problem,
+                    fix=session.fix,
+                    advertise_fix="AddBgpNetwork on " + vbr.id + ": add {{router_id: " + vbr.id
+                                  + ", dst_cidr_block: {prefix}}} under bgp_networks",
+                    behind=tuple(vpc.cidr for vpc in self.cloud.vpcs.values())),))
+            for prefix in self.learned.for_peer(session):
+                self._route(vbr.id, Route(prefix=prefix, port=session.pc_id, next_hop=session.customer_ip,
+                                          kind=RouteKind.BGP, target=f"{session.customer_ip} AS {session.customer_asn}",
+                                          usable=up, table=vbr.route_table.id, priority=PRIORITY_BGP))
+            if device is None:
+                continue
+            line = f"{session.pc_id}.{vbr.vlan_id}"
+            for prefix in session.customer_learns:
+                self._route(device, Route(prefix=prefix, port=line, next_hop=session.vbr_ip, kind=RouteKind.BGP,
+                                          target=f"{session.vbr_ip} AS {session.vbr_asn}", usable=up,
+                                          priority=PRIORITY_BGP))
 
     def _custom_routes(self, router_id: str, table: RouteTable) -> None:
         for entry in table.entries:

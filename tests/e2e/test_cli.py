@@ -216,6 +216,35 @@ def test_lab_script_steps_through_the_tutorial_and_changes_the_live_network(tmp_
     assert cleanup.leftovers().empty()
 
 
+def test_lab_script_brings_bgp_up_with_the_last_step_and_follows_a_withdrawal(tmp_path):
+    script = tmp_path / "lab.txt"
+    script.write_text("\n".join([
+        "ping idc-server-1 i-vpcb-1",      # before the BGP step: no route on the device
+        "step",                            # BGP: a speaker node for the VBR (rebuild), FRR on the device
+        "ping idc-server-1 i-vpcb-1",
+        "bgp withdraw 172.16.0.0/12",
+        "ping i-vpcb-1 idc-server-1",
+        "explain i-vpcb-1 idc-server-1",
+        "bgp show vbr",
+        "bgp advertise 172.16.0.0/12",
+        "ping i-vpcb-1 idc-server-1",
+        "bgp show customer",
+    ]) + "\n")
+    result = _cli("lab", "multi_vpc_leased_line_bgp", "--until-step", "4", "--script", str(script))
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "rebuilding the network" in out
+    pings = [line for line in out.splitlines() if " -> " in line and line.endswith("reachable")]
+    assert pings == ["idc-server-1 -> i-vpcb-1: unreachable", "idc-server-1 -> i-vpcb-1: reachable",
+                     "i-vpcb-1 -> idc-server-1: unreachable", "i-vpcb-1 -> idc-server-1: reachable"], out
+    assert "the customer device withdraws 172.16.0.0/12 (routes settled in" in out
+    assert "NOT_ADVERTISED" in out and "customer_bgp.networks" in out
+    assert "vbr-12345678 AS 45104: peer 10.100.0.2 AS 65001 Established, 0 received" in out
+    assert "172.16.0.0/12" in out.split("bgp show customer")[-1], "FRR's table lists the advertised block"
+    assert "Traceback" not in out + result.stderr
+    assert cleanup.leftovers().empty()
+
+
 def test_run_with_standard_input_closed():
     """CI runners may close stdin; the next socket would then get descriptor 0 and break ovs-vsctl."""
     command = f"exec {sys.executable} -m emulator run vpc_peering <&-"

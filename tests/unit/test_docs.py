@@ -33,4 +33,4 @@ def test_the_reference_lists_the_sections_in_the_order_they_are_applied():
     text = REFERENCE_DOC.read_text()
     sentence = text[text.index("applied in this order:"):text.index("A refused\noperation")]
     assert re.findall(r"`([a-z_]+)`", sentence) == list(schema.Sections.model_fields)
-    assert set(scenario._Applier.APPLY) | {"customer_routes"} == set(schema.Sections.model_fields)
+    assert set(scenario._Applier.APPLY) | {"customer_routes", "customer_bgp"} == set(schema.Sections.model_fields)

@@ -1,0 +1,49 @@
+"""The customer device's FRR configuration, generated from the scenario (pure text, no I/O).
+
+Every value that reaches the file was validated by the schema and the control
+plane (ASNs are integers, prefixes and addresses parsed, keys printable ASCII
+without spaces), so nothing from the scenario can add a line of its own.
+
+Choices, each needed for the session to behave like the provider's:
+- `no bgp ebgp-requires-policy`: FRR 8 exchanges nothing with an eBGP peer
+  without a policy otherwise.
+- `no bgp network import-check`: the device advertises its `networks` whether
+  or not its kernel has a route for them (the IDC's LAN is a connected /24,
+  the advertised block the /12 around it).
+- An outbound prefix-list of exactly those networks: without it FRR sends the
+  VBR's own prefixes back (os-ken then logs AS_PATH loop errors).
+- `timers connect 1`: the VBR's speaker may start a moment later; FRR's
+  default is to wait 120 s before trying again.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+
+from emulator.cloud.bgp import CustomerBgp
+
+OUT_LIST = "TO-CLOUD"
+
+
+def zebra_conf(hostname: str, log_file: str) -> str:
+    return f"hostname {hostname}\nlog file {log_file}\n"
+
+
+def bgpd_conf(bgp: CustomerBgp, router_id: IPv4Address, hostname: str, log_file: str) -> str:
+    lines = [f"hostname {hostname}", f"log file {log_file}", "!"]
+    for seq, network in enumerate(bgp.networks, start=1):
+        lines.append(f"ip prefix-list {OUT_LIST} seq {seq * 5} permit {network}")
+    if not bgp.networks:
+        lines.append(f"ip prefix-list {OUT_LIST} seq 5 deny any")
+    lines += ["!", f"router bgp {bgp.asn}", f" bgp router-id {router_id}", " no bgp ebgp-requires-policy",
+              " no bgp network import-check"]
+    for neighbor in bgp.neighbors:
+        lines.append(f" neighbor {neighbor.ip} remote-as {neighbor.remote_asn}")
+        lines.append(f" neighbor {neighbor.ip} timers connect 1")
+        if neighbor.password:
+            lines.append(f" neighbor {neighbor.ip} password {neighbor.password}")
+    lines.append(" address-family ipv4 unicast")
+    lines += [f"  network {network}" for network in bgp.networks]
+    lines += [f"  neighbor {neighbor.ip} prefix-list {OUT_LIST} out" for neighbor in bgp.neighbors]
+    lines += [" exit-address-family", "!", ""]
+    return "\n".join(lines)

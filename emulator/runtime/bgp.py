@@ -1,0 +1,319 @@
+"""BGP daemons of a run: FRR (zebra, bgpd) on the customer device and os-ken's BGPSpeaker for each VBR.
+
+FRR runs without systemd: each daemon is started inside the device's network
+namespace with its own configuration, pid file, zserv socket and vty socket
+directory under the run's state directory, and is stopped with the run (the
+cleanup sweep finds stragglers: every process in a node's namespace belongs
+to the run). The VBR's speaker runs in its speaker node (see
+routing/topology.py), whose address is the VBR's own on the leased line: the
+VBR's flows hand it every TCP segment for that address, so the session
+crosses the access point and VLAN 1000 like any other traffic.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from ipaddress import IPv4Network
+from pathlib import Path
+
+from emulator import frr_config
+from emulator.cloud.bgp import CustomerBgp
+from emulator.cloud.control_plane import ControlPlane
+from emulator.errors import RuntimeFailure
+from emulator.plan import Plan
+from emulator.routing.bgp import Learned, Session
+from emulator.routing.topology import speaker_id
+from emulator.runtime.commands import in_namespace, python_module, run
+
+FRR_DAEMONS = Path("/usr/lib/frr")
+FRR_USER = "frr"
+VTYSH_TIMEOUT_S = 10.0
+
+
+def frr_missing() -> str | None:
+    """What is missing to run FRR here, or None."""
+    for daemon in ("zebra", "bgpd"):
+        if not (FRR_DAEMONS / daemon).exists():
+            return f"{FRR_DAEMONS / daemon} (Debian's frr package)"
+    try:
+        pwd.getpwnam(FRR_USER)
+    except KeyError:
+        return f"the {FRR_USER} user (created by Debian's frr package)"
+    return None
+
+
+@dataclass
+class CustomerFrr:
+    """zebra and bgpd in the customer device's namespace."""
+
+    node: str
+    pid: int
+    directory: Path
+    bgp: CustomerBgp
+    router_id: str
+    permitted: list[IPv4Network] = field(default_factory=list)    # what the outbound prefix-list lets through
+
+    def start(self) -> None:
+        self.permitted = list(self.bgp.networks)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        user = pwd.getpwnam(FRR_USER)
+        for parent in [self.directory, *self.directory.parents]:
+            if parent == Path("/"):
+                break
+            if parent.stat().st_mode & 0o001 == 0 and parent != self.directory:
+                os.chmod(parent, parent.stat().st_mode | 0o711)   # let the frr user reach its sockets
+        os.chown(self.directory, user.pw_uid, user.pw_gid)
+        (self.directory / "zebra.conf").write_text(frr_config.zebra_conf(self.node, str(self.directory / "zebra.log")))
+        (self.directory / "bgpd.conf").write_text(frr_config.bgpd_conf(self.bgp, self.router_id, self.node,
+                                                                       str(self.directory / "bgpd.log")))
+        for daemon in ("zebra", "bgpd"):
+            argv = [str(FRR_DAEMONS / daemon), "-d", "-f", str(self.directory / f"{daemon}.conf"),
+                    "-i", str(self.directory / f"{daemon}.pid"), "-z", str(self.directory / "zserv.api"),
+                    "--vty_socket", str(self.directory), "-u", FRR_USER, "-g", FRR_USER]
+            result = run(in_namespace(self.pid, argv), check=False)
+            if result.returncode != 0:
+                raise RuntimeFailure(f"FRR's {daemon} did not start on {self.node}: "
+                                     f"{(result.stderr or result.stdout).strip()[:400]}",
+                                     fix=f"read {self.directory}/{daemon}.log; run `make install` if FRR is missing")
+            if daemon == "zebra":
+                self._wait_for(self.directory / "zserv.api")
+
+    def _wait_for(self, path: Path, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not path.exists():
+            if time.monotonic() > deadline:
+                raise RuntimeFailure(f"FRR's zebra on {self.node} did not open {path} within {timeout:.0f} s")
+            time.sleep(0.05)
+
+    def vtysh(self, *commands: str) -> str:
+        argv = ["vtysh", "--vty_socket", str(self.directory)]
+        for command in commands:
+            argv += ["-c", command]
+        result = run(argv, check=False, timeout=VTYSH_TIMEOUT_S)
+        if result.returncode != 0:
+            raise RuntimeFailure(f"vtysh on {self.node} failed ({' / '.join(commands)[:200]}): "
+                                 f"{(result.stderr + result.stdout).strip()[:300]}")
+        return result.stdout
+
+    def advertise(self, network: IPv4Network) -> None:
+        """`network NET` (and NET let through the outbound prefix-list, once)."""
+        commands = ["configure terminal"]
+        if network not in self.permitted:
+            self.permitted.append(network)
+            commands.append(f"ip prefix-list {frr_config.OUT_LIST} seq {5 * len(self.permitted)} permit {network}")
+        self.vtysh(*commands, f"router bgp {self.bgp.asn}", "address-family ipv4 unicast", f"network {network}")
+
+    def withdraw(self, network: IPv4Network) -> None:
+        self.vtysh("configure terminal", f"router bgp {self.bgp.asn}", "address-family ipv4 unicast",
+                   f"no network {network}")
+
+    def shutdown(self, down: bool) -> None:
+        """`neighbor IP shutdown` for every neighbor (or its `no`)."""
+        no = "" if down else "no "
+        self.vtysh("configure terminal", f"router bgp {self.bgp.asn}",
+                   *[f"{no}neighbor {neighbor.ip} shutdown" for neighbor in self.bgp.neighbors])
+
+    def json(self, command: str) -> dict:
+        try:
+            return json.loads(self.vtysh(command) or "{}")
+        except (RuntimeFailure, ValueError):
+            return {}
+
+    def neighbor(self, ip: str) -> dict:
+        return self.json(f"show bgp neighbors {ip} json").get(ip, {})
+
+    def received(self, ip: str) -> list[str]:
+        return sorted(self.json(f"show bgp ipv4 unicast neighbors {ip} routes json").get("routes", {}))
+
+    def advertised(self, ip: str) -> list[str]:
+        return sorted(self.json(f"show bgp ipv4 unicast neighbors {ip} advertised-routes json")
+                      .get("advertisedRoutes", {}))
+
+    def stop(self) -> None:
+        for daemon in ("bgpd", "zebra"):
+            _kill_pid_file(self.directory / f"{daemon}.pid")
+
+
+@dataclass
+class VbrSpeaker:
+    """os-ken's BGPSpeaker for one VBR, in its speaker node."""
+
+    vbr_id: str
+    node: str
+    pid: int
+    directory: Path
+    config: dict
+    process: subprocess.Popen | None = None
+
+    @property
+    def state_path(self) -> Path:
+        return self.directory / f"{self.node}.state.json"
+
+    @property
+    def config_path(self) -> Path:
+        return self.directory / f"{self.node}.config.json"
+
+    def start(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(json.dumps(self.config))
+        log = open(self.directory / f"{self.node}.log", "w")
+        with log:
+            self.process = subprocess.Popen(
+                in_namespace(self.pid, python_module("controllers.bgp_speaker", str(self.config_path),
+                                                     str(self.state_path))),
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+
+    def state(self) -> dict:
+        try:
+            return json.loads(self.state_path.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def advertise(self, networks: list[IPv4Network]) -> None:
+        """AddBgpNetwork/DeleteBgpNetwork on the running VBR: the speaker reads its configuration again."""
+        self.config["networks"] = [str(net) for net in networks]
+        temporary = self.config_path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(self.config))
+        os.replace(temporary, self.config_path)
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGHUP)
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join((self.directory / f"{self.node}.log").read_text().splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+@dataclass
+class SessionStatus:
+    """One session now, from both ends."""
+
+    customer_state: str
+    vbr_state: str
+    customer_received: list[str]
+    customer_advertised: list[str]
+    vbr_received: list[str]
+    vbr_advertised: list[str]
+    last_reset: str = ""
+
+    @property
+    def established(self) -> bool:
+        return self.customer_state == "Established" and self.vbr_state == "Established"
+
+
+@dataclass
+class BgpDaemons:
+    """Every BGP daemon of a run."""
+
+    cloud: ControlPlane
+    plan: Plan
+    pids: dict[str, int]
+    directory: Path
+    speakers: dict[str, VbrSpeaker] = field(default_factory=dict)     # by VBR ID
+    customer: CustomerFrr | None = None
+
+    def start(self, sessions: list[Session]) -> None:
+        missing = frr_missing()
+        if missing and self.cloud.customer_bgp is not None:
+            raise RuntimeFailure(f"BGP on the customer device needs FRR: missing {missing}",
+                                 fix="run `make install` (it installs Debian's frr package)")
+        for vbr_id in sorted({session.vbr_id for session in sessions}):
+            self._start_speaker(vbr_id, [s for s in sessions if s.vbr_id == vbr_id])
+        bgp = self.cloud.customer_bgp
+        if bgp is not None:
+            device = self.plan.node(self.cloud.idcs[bgp.idc_id].device_id)
+            router_id = str(next(iter(sessions)).customer_ip) if sessions else "10.255.255.254"
+            self.customer = CustomerFrr(device.name, self.pids[device.name], self.directory / f"frr-{device.name}",
+                                        bgp, router_id)
+            self.customer.start()
+
+    def _start_speaker(self, vbr_id: str, sessions: list[Session]) -> None:
+        vbr = self.cloud.vbrs[vbr_id]
+        node = self.plan.node(speaker_id(vbr_id))
+        vbr_node = self.plan.node(vbr_id)
+        port_no, _mac = vbr_node.speaker or (None, None)
+        vbr_mac = next(i.mac for i in vbr_node.interfaces if i.port_no == port_no)
+        pid = self.pids[node.name]
+        intf = node.interfaces[0].name
+        for session in sessions:   # the VBR routes the speaker's packets: no ARP needed towards the line
+            run(in_namespace(pid, ["ip", "neigh", "replace", str(session.customer_ip), "lladdr", vbr_mac,
+                                   "dev", intf, "nud", "permanent"]))
+        config = {"router_id": str(vbr.local_gateway.ip), "local_asn": sessions[0].vbr_asn,
+                  "peers": [{"ip": str(s.customer_ip), "remote_asn": s.expected_customer_asn, "password": s.vbr_key}
+                            for s in sessions],
+                  "networks": [str(net) for net in self.cloud.bgp_networks.get(vbr_id, [])]}
+        speaker = VbrSpeaker(vbr_id, node.name, pid, self.directory, config)
+        speaker.start()
+        self.speakers[vbr_id] = speaker
+
+    def learned(self, sessions: list[Session]) -> Learned:
+        received: dict[str, tuple[IPv4Network, ...]] = {}
+        for session in sessions:
+            state = self.speakers[session.vbr_id].state()
+            prefixes = state.get("received", {}).get(str(session.customer_ip), [])
+            received[session.peer_id] = tuple(IPv4Network(p) for p in prefixes)
+        return Learned(received=received)
+
+    def status(self, session: Session) -> SessionStatus:
+        state = self.speakers[session.vbr_id].state()
+        peer = state.get("peers", {}).get(str(session.customer_ip), {})
+        customer_ip, vbr_ip = str(session.customer_ip), str(session.vbr_ip)
+        frr = self.customer.neighbor(vbr_ip) if self.customer else {}
+        established = frr.get("bgpState") == "Established"
+        return SessionStatus(
+            customer_state=frr.get("bgpState", "no neighbor" if self.customer else "no BGP"),
+            vbr_state=peer.get("state", "Idle"),
+            customer_received=self.customer.received(vbr_ip) if self.customer and established else [],
+            customer_advertised=self.customer.advertised(vbr_ip) if self.customer and established else [],
+            vbr_received=state.get("received", {}).get(customer_ip, []),
+            vbr_advertised=state.get("advertised", []) if peer.get("state") == "Established" else [],
+            last_reset=_last_reset(frr))
+
+    def stop(self) -> None:
+        for speaker in self.speakers.values():
+            speaker.stop()
+        if self.customer is not None:
+            self.customer.stop()
+
+
+def _last_reset(neighbor: dict) -> str:
+    parts = [neighbor.get(key) for key in ("lastNotificationReason", "lastResetDueTo") if neighbor.get(key)]
+    return "; ".join(str(part) for part in parts)
+
+
+def _kill_pid_file(path: Path) -> None:
+    try:
+        pid = int(path.read_text().strip())
+    except (OSError, ValueError):
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass

@@ -282,7 +282,7 @@ def _start_bgp(prepared: Prepared, live: Live, run_dir: Path, progress: Progress
     """FRR on the customer device, a speaker per VBR; then watch every session until it is as predicted."""
     sessions = bgp_model.sessions(prepared.scenario.cloud)
     ready = time.monotonic()
-    live.bgp = BgpDaemons(prepared.scenario.cloud, prepared.plan, live.network.pids, run_dir / "bgp")
+    live.bgp = BgpDaemons(prepared.scenario.cloud, prepared.plan, live.network.pids, run_dir / cleanup.BGP_FOLDER)
     live.bgp.start(sessions)
     progress(f"BGP: {len(sessions)} session(s): FRR on the customer device, os-ken on "
              + ", ".join(sorted({s.vbr_id for s in sessions})))

@@ -4,7 +4,8 @@ Found by marks the emulator leaves: bridges with external_ids:cloud-emulator,
 node shells named `mininet:ce...` (Mininet's naming) in namespaces other than
 the host's, every process in those namespaces (iperf3, probes), controllers
 started on a plan under the state directory, delay lines reading parameters
-from there, and root-namespace interfaces
+from there, BGP daemons (FRR, the VBRs' speakers) whose files are in a run's
+`bgp` folder there, and root-namespace interfaces
 named like the emulator's (`ce<kind><n>-eth<n>`).
 """
 
@@ -25,6 +26,7 @@ from emulator.runtime.lock import STATE_DIR
 from emulator.runtime.network import OWNER_KEY
 
 DELAY_LINE_MODULE = "emulator.runtime.delay_line"
+BGP_FOLDER = "bgp"          # a run's BGP daemons (FRR, the VBRs' speakers) keep their files in RUN_DIR/bgp
 INTERFACE_PATTERN = re.compile(rf"^{NAME_PREFIX}({'|'.join(SHORT_KINDS)})\d+-eth\d+$")
 SHELL_MARK = f"mininet:{NAME_PREFIX}"
 
@@ -91,11 +93,21 @@ def emulator_processes() -> list[int]:
             params = args[args.index("--params") + 1] if args.index("--params") + 1 < len(args) else ""
             if params.startswith(str(STATE_DIR)):
                 found.add(pid)
+        elif any(_in_a_runs_bgp_folder(arg) for arg in args):
+            # FRR's daemons detach themselves and a speaker is the run's child: both outlive a killed run's shells.
+            found.add(pid)
     for pid in pids:
         if pid != me and _netns(pid) in marked_ns:
             found.add(pid)
     found.discard(me)
     return sorted(found)
+
+
+def _in_a_runs_bgp_folder(arg: str) -> bool:
+    path = Path(arg)
+    return path.is_absolute() and len(path.parts) > len(STATE_DIR.parts) + 2 and \
+        path.parts[:len(STATE_DIR.parts)] == STATE_DIR.parts and \
+        path.parts[len(STATE_DIR.parts)].startswith("run-") and path.parts[len(STATE_DIR.parts) + 1] == BGP_FOLDER
 
 
 def emulator_switch_shells() -> list[int]:

@@ -23,8 +23,8 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def _start_run_and_wait_until_ready(*extra: str) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "emulator", "run", "multi_vpc_leased_line", *extra], cwd=ROOT,
+def _start_run_and_wait_until_ready(*extra: str, scenario: str = "multi_vpc_leased_line") -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-m", "emulator", "run", scenario, *extra], cwd=ROOT,
                                env=ENV, preexec_fn=_default_sigint,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 90
@@ -90,3 +90,27 @@ def test_clean_removes_a_killed_runs_leftovers_and_nothing_else(foreign_resource
     again = subprocess.run([sys.executable, "-m", "emulator", "clean"], cwd=ROOT, env=ENV, capture_output=True,
                            text=True, timeout=60)
     assert "nothing left behind" in again.stdout
+
+
+def _bgp_daemons() -> list[str]:
+    found = []
+    for pid in cleanup.emulator_processes():
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        if any(name in " ".join(args) for name in ("zebra", "bgpd", "controllers.bgp_speaker")):
+            found.append(" ".join(args))
+    return found
+
+
+def test_clean_removes_the_bgp_daemons_of_a_killed_run():
+    """FRR detaches itself and the VBR's speaker is the run's child: after SIGKILL, `clean` still finds them."""
+    process = _start_run_and_wait_until_ready(scenario="multi_vpc_leased_line_bgp")
+    assert len(_bgp_daemons()) == 3, _bgp_daemons()     # zebra, bgpd, the VBR's speaker
+    process.kill()
+    process.wait(timeout=10)
+    time.sleep(0.5)                                      # the node shells see their pipes close and exit
+    assert len(_bgp_daemons()) == 3, "the daemons outlive the killed run"
+    result = subprocess.run([sys.executable, "-m", "emulator", "clean"], cwd=ROOT, env=ENV, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert _bgp_daemons() == []
+    assert cleanup.leftovers().empty(), cleanup.leftovers().summary()

@@ -14,6 +14,10 @@ Choices, each needed for the session to behave like the provider's:
   VBR's own prefixes back (os-ken then logs AS_PATH loop errors).
 - `timers connect 1`: the VBR's speaker may start a moment later; FRR's
   default is to wait 120 s before trying again.
+- `coalesce-time 100`: FRR holds its first UPDATEs for its update-group
+  coalesce time, 1 s by default; the lab waits for routes after every change
+  (bench/bench_bgp.py: converged 1.2 s after Established before, 0.05-0.4 s
+  after).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ def bgpd_conf(bgp: CustomerBgp, router_id: IPv4Address, hostname: str, log_file:
     if not bgp.networks:
         lines.append(f"ip prefix-list {OUT_LIST} seq 5 deny any")
     lines += ["!", f"router bgp {bgp.asn}", f" bgp router-id {router_id}", " no bgp ebgp-requires-policy",
-              " no bgp network import-check"]
+              " no bgp network import-check", " coalesce-time 100"]
     for neighbor in bgp.neighbors:
         lines.append(f" neighbor {neighbor.ip} remote-as {neighbor.remote_asn}")
         lines.append(f" neighbor {neighbor.ip} timers connect 1")

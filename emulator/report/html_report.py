@@ -18,7 +18,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from emulator.captures import OPEN_HINT
-from emulator.checks.results import PingDetail, ThroughputDetail, TracerouteDetail
+from emulator.checks.results import BgpDetail, PingDetail, ThroughputDetail, TracerouteDetail
 from emulator.report import graph, json_report
 from emulator.session import RunOutcome
 
@@ -58,6 +58,16 @@ def render(outcome: RunOutcome, folder: Path) -> str:
     throughputs = [{"src": c.src, "dst": c.dst, "passed": c.passed, "measured_mbps": c.detail.measured_mbps,
                     "configured_mbps": c.detail.configured_mbps, "ratio": c.detail.ratio}
                    for c in outcome.checks if isinstance(c.detail, ThroughputDetail)]
+    sessions = [{"src": c.src, "dst": c.dst, "passed": c.passed, "peer": c.detail.peer,
+                 "state": f"customer {c.detail.session_state['customer']}, VBR {c.detail.session_state['vbr']}",
+                 "expected": c.detail.expected_state,
+                 "received": f"VBR {len(c.detail.received_prefixes['vbr'])} (installed {len(c.detail.installed_prefixes)}"
+                             + (f", discarded {c.detail.discarded_prefixes}" if c.detail.discarded_prefixes else "")
+                             + f"), customer device {len(c.detail.received_prefixes['customer'])}",
+                 "times": " / ".join("-" if t is None else f"{t:.1f} s"
+                                     for t in (c.detail.established_s, c.detail.converged_s)),
+                 "reason": c.detail.reason, "notification": c.detail.last_notification}
+                for c in outcome.checks if isinstance(c.detail, BgpDetail)]
     captures = [{**capture.to_json(), "href": os.path.relpath(capture.path, folder)} for capture in outcome.captures]
     failed = sum(not check.passed for check in outcome.checks)
     return TEMPLATES.get_template("report.html.j2").render(
@@ -67,7 +77,7 @@ def render(outcome: RunOutcome, folder: Path) -> str:
         else f"{failed} of {len(outcome.checks)} checks failed",
         picture=picture, traced=f"{traced.src} -> {traced.dst}" if traced else "",
         hosts=prepared.network.hosts, matrix=_matrix(outcome), traceroutes=traceroutes, throughputs=throughputs,
-        steps=steps, route_tables=data["route_tables"], captures=captures, open_hint=OPEN_HINT, notes=data["notes"],
+        bgp_sessions=sessions, steps=steps, route_tables=data["route_tables"], captures=captures, open_hint=OPEN_HINT, notes=data["notes"],
         environment=data["environment"], timings=data["timings_s"], cleanup=data["cleanup"])
 
 

@@ -25,7 +25,7 @@ from emulator.checks import performance, ping, throughput, traceroute
 from emulator.checks.results import CheckResult, PerformanceDetail
 from emulator.errors import EmulatorError, EnvironmentProblem, RuntimeFailure, ScenarioError
 from emulator.cloud.bgp import MAX_LEARNED_ROUTES_PER_PEER
-from emulator.plan import make_plan
+from emulator.plan import Plan, make_plan
 from emulator.routing import bgp as bgp_model
 from emulator.routing.topology import build_network
 from emulator.runtime import calibration, cleanup, environment, lock, ovs_service
@@ -124,11 +124,8 @@ class Live:
         if learned == self.learned:
             return False
         self.learned = learned
-        plan = make_plan(build_network(prepared.scenario.cloud, learned), prepared.scenario.name,
-                         self.network.plan.generation + 1)
-        write_atomically(self.plan_path, plan.to_json())
-        self.network.update(plan)
-        wait_for_flows(plan, explain=self.controller.log_tail)
+        self.install(make_plan(build_network(prepared.scenario.cloud, learned), prepared.scenario.name,
+                               self.network.plan.generation + 1))
         return True
 
     def settle_bgp(self, prepared: Prepared, timeout: float = bgp_check.CONVERGE_TIMEOUT_S) -> float:
@@ -161,10 +158,14 @@ class Live:
 
         The new plan must have the same structure (nodes, interfaces, links) as the running one.
         """
+        return self.install(prepared.plan)
+
+    def install(self, plan: Plan) -> float:
+        """Write `plan` where the controller polls it, update the Linux nodes, wait for every bridge's new flows."""
         started = time.monotonic()
-        write_atomically(self.plan_path, prepared.plan.to_json())
-        self.network.update(prepared.plan)
-        wait_for_flows(prepared.plan, explain=self.controller.log_tail)
+        write_atomically(self.plan_path, plan.to_json())
+        self.network.update(plan)
+        wait_for_flows(plan, explain=self.controller.log_tail)
         return time.monotonic() - started
 
 

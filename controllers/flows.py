@@ -132,10 +132,11 @@ def _route_table(node: PlanNode, table: int, group: str) -> list[Flow]:
                               (("controller",),)))
     for ip in sorted(router_ips):
         flows.append(Flow(table, PRIO_IP_FOR_ROUTER, _match(eth_type=ETH_TYPE_IP, ipv4_dst=ip), (("controller",),)))
-        if node.speaker is not None:
-            port, mac = node.speaker
-            flows.append(Flow(table, PRIO_TCP_FOR_SPEAKER, _match(eth_type=ETH_TYPE_IP, ip_proto=IP_PROTO_TCP, ipv4_dst=ip),
-                              (("set_field", "eth_dst", mac), ("output", port))))
+        for address, port, mac in node.speakers:
+            if address == ip:
+                flows.append(Flow(table, PRIO_TCP_FOR_SPEAKER,
+                                  _match(eth_type=ETH_TYPE_IP, ip_proto=IP_PROTO_TCP, ipv4_dst=ip),
+                                  (("set_field", "eth_dst", mac), ("output", port))))
     for ttl in (0, 1):
         flows.append(Flow(table, PRIO_TTL_EXPIRED, _match(eth_type=ETH_TYPE_IP, nw_ttl=ttl), (("controller",),)))
 

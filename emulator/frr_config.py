@@ -27,6 +27,7 @@ from ipaddress import IPv4Address
 from emulator.cloud.bgp import CustomerBgp
 
 OUT_LIST = "TO-CLOUD"
+LAST_SEQ = 1000000
 
 
 def zebra_conf(hostname: str, log_file: str) -> str:
@@ -37,8 +38,7 @@ def bgpd_conf(bgp: CustomerBgp, router_id: IPv4Address, hostname: str, log_file:
     lines = [f"hostname {hostname}", f"log file {log_file}", "!"]
     for seq, network in enumerate(bgp.networks, start=1):
         lines.append(f"ip prefix-list {OUT_LIST} seq {seq * 5} permit {network}")
-    if not bgp.networks:
-        lines.append(f"ip prefix-list {OUT_LIST} seq 5 deny any")
+    lines.append(f"ip prefix-list {OUT_LIST} seq {LAST_SEQ} deny any")   # the list exists even when empty
     lines += ["!", f"router bgp {bgp.asn}", f" bgp router-id {router_id}", " no bgp ebgp-requires-policy",
               " no bgp network import-check", " coalesce-time 100"]
     for neighbor in bgp.neighbors:

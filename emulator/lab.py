@@ -152,22 +152,24 @@ class Lab:
                                 f"BGP sessions of the customer device {'up' if up else 'down'}")
 
     def bgp_show(self, side: str = "customer") -> str:
-        """The BGP table of the customer device (FRR's `show bgp ipv4 unicast`) or of the VBRs (os-ken)."""
+        """The BGP table of the customer device (FRR's `show bgp ipv4 unicast`) or of the cloud's side (os-ken):
+        `vbr`, `bgw` and `cloud` all name the cloud's side."""
         _, frr = self._customer_bgp()
         if side == "customer":
             return frr.vtysh("show bgp ipv4 unicast summary", "show bgp ipv4 unicast")
-        if side == "vbr":
+        if side in ("vbr", "bgw", "cloud"):
             lines = []
-            for vbr_id, speaker in self.live.bgp.speakers.items():
-                state = speaker.state()
+            for speaker in self.live.bgp.speakers.values():
+                state, router = speaker.state(), speaker.router_id
                 for ip, peer in state.get("peers", {}).items():
                     received = state.get("received", {}).get(ip, [])
-                    lines.append(f"{vbr_id} AS {state.get('local_asn')}: peer {ip} AS {peer.get('remote_as')} "
+                    lines.append(f"{router} AS {state.get('local_asn')}: peer {ip} AS {peer.get('remote_as')} "
                                  f"{peer.get('state')}, {len(received)} received: {', '.join(received[:20])}"
                                  + (" ..." if len(received) > 20 else ""))
-                lines.append(f"{vbr_id} advertises: {', '.join(state.get('advertised', [])) or 'nothing'}")
+                lines.append(f"{router} advertises: {', '.join(state.get('advertised', [])) or 'nothing'}")
             return "\n".join(lines)
-        raise ScenarioError(f"{side[:40]!r}: show the table of which side?", fix="bgp show customer | bgp show vbr")
+        raise ScenarioError(f"{side[:40]!r}: show the table of which side?",
+                            fix="bgp show customer | bgp show vbr (or bgw: the cloud's side)")
 
     def explain(self, src: str, dst: str) -> PairResult:
         return explain_pair(self.prepared, src, dst)

@@ -7,7 +7,7 @@
   line set PC_ID [latency MS] [jitter MS] [loss PERCENT]   the line's one-way delay, jitter, loss (live)
   bgp down|up           the customer device shuts its BGP neighbors down / brings them back (FRR)
   bgp advertise|withdraw PREFIX   the customer device starts / stops advertising PREFIX
-  bgp show customer|vbr the BGP table of the customer device (FRR) / what each VBR's speaker holds
+  bgp show customer|vbr the BGP table of the customer device (FRR) / what each VBR's (or bgw's) speaker holds
   table ROUTER          the route table as the console shows it (ROUTER: a router's or a VPC's ID)
   flows ROUTER          the flows installed on its bridge
   ping SRC DST          one ping between two hosts (cloud IDs or addresses)
@@ -154,9 +154,9 @@ class LabShell(CLI):
         return self._do(lambda: self.lab.line(args[1], args[0] == "up"))
 
     def do_bgp(self, line: str) -> bool:
-        """bgp down|up | bgp advertise|withdraw PREFIX | bgp show customer|vbr"""
+        """bgp down|up | bgp advertise|withdraw PREFIX | bgp show customer|vbr|bgw"""
         words = line.split()
-        usage = "usage: bgp down|up | bgp advertise|withdraw PREFIX | bgp show customer|vbr"
+        usage = "usage: bgp down|up | bgp advertise|withdraw PREFIX | bgp show customer|vbr|bgw"
         if words in (["down"], ["up"]):
             return self._do(lambda: self.lab.bgp_session(words[0] == "up"))
         if len(words) == 2 and words[0] in ("advertise", "withdraw"):

@@ -77,7 +77,8 @@ class PlanNode:
     linux_routes: tuple[LinuxRoute, ...] = ()
     bridges: tuple[LinuxBridge, ...] = ()
     vlan_pairs: tuple[tuple[int, int, int], ...] = ()   # access point: (customer port, trunk port, VLAN)
-    speaker: tuple[int, str] | None = None    # a VBR with BGP: (port to its speaker, the speaker's MAC)
+    # A cloud router with BGP: (its address on the line, the port to that address's speaker, the speaker's MAC)
+    speakers: tuple[tuple[str, int, str], ...] = ()
 
     def interface(self, logical: str) -> PlanInterface:
         return next(i for i in self.interfaces if i.logical == logical)
@@ -138,7 +139,7 @@ def _node_from(raw: dict[str, Any]) -> PlanNode:
         bridges=tuple(LinuxBridge(name=b["name"], address=b["address"], members=tuple(b["members"]))
                       for b in raw["bridges"]),
         vlan_pairs=tuple(tuple(p) for p in raw["vlan_pairs"]),  # type: ignore[misc]
-        speaker=tuple(raw["speaker"]) if raw.get("speaker") else None)  # type: ignore[arg-type]
+        speakers=tuple(tuple(x) for x in raw.get("speakers", ())))  # type: ignore[misc]
 
 
 def mac_for(node_index: int, port_no: int) -> str:
@@ -193,7 +194,7 @@ def make_plan(network: Network, scenario: str, generation: int = 1) -> Plan:
             nodes.append(PlanNode(name=names[node_id], id=node_id, kind=node.kind, role=node.role,
                                   label=node.label, dpid=dpid_for(index), interfaces=tuple(mine),
                                   forwarding=forwarding, vlan_pairs=vlan_pairs,
-                                  speaker=_speaker(network, node_id, mine, end_intf)))
+                                  speakers=_speakers(network, node_id, mine, end_intf)))
         else:
             bridges, routes = _linux_config(node, mine)
             nodes.append(PlanNode(name=names[node_id], id=node_id, kind=node.kind, role=node.role,
@@ -201,13 +202,17 @@ def make_plan(network: Network, scenario: str, generation: int = 1) -> Plan:
     return Plan(scenario=scenario, nodes=tuple(nodes), links=tuple(links), hosts=network.hosts, generation=generation)
 
 
-def _speaker(network: Network, node_id: str, mine: list[PlanInterface],
-             end_intf: dict[tuple[str, str, str], PlanInterface]) -> tuple[int, str] | None:
-    """The port of a VBR towards its BGP speaker, and the speaker's MAC (TCP to the VBR's address goes there)."""
+def _speakers(network: Network, node_id: str, mine: list[PlanInterface],
+              end_intf: dict[tuple[str, str, str], PlanInterface]) -> tuple[tuple[str, int, str], ...]:
+    """Each BGP speaker behind a cloud router: the address it answers for, the port towards it, its MAC (TCP to
+    that address goes there)."""
+    found = []
     for link in network.links:
         if link.kind is LinkKind.BGP_SPEAKER and link.a[0] == node_id:
-            return _port_no(mine, link.a[1]), end_intf[(link.b[0], link.b[1], link.id)].mac
-    return None
+            address = network.nodes[link.b[0]].port(link.b[1]).address
+            assert address is not None
+            found.append((str(address.ip), _port_no(mine, link.a[1]), end_intf[(link.b[0], link.b[1], link.id)].mac))
+    return tuple(found)
 
 
 def _port_no(interfaces: list[PlanInterface], logical: str) -> int:
@@ -256,7 +261,7 @@ def _forwarding(network: Network, node: Node, mine: list[PlanInterface],
         entries[prefix] = ForwardingEntry(prefix=str(prefix), port_no=port_no, dst_mac=mac, why=why, local=local)
 
     # Preferred routes first, so that for one prefix the static entry wins over the propagated one.
-    for route in sorted((r for r in node.routes if r.valid), key=lambda r: r.priority):
+    for route in sorted((r for r in node.routes if r.valid), key=lambda r: r.rank):
         if route.kind is RouteKind.CONNECTED and route.port is not None:
             for (far_node, far_port), _links in neighbours(network, node.id, route.port):
                 address = network.nodes[far_node].port(far_port).address

@@ -25,6 +25,7 @@ from emulator.checks import performance, ping, throughput, traceroute
 from emulator.checks.results import CheckResult, PerformanceDetail
 from emulator.errors import EmulatorError, EnvironmentProblem, RuntimeFailure, ScenarioError
 from emulator.cloud.bgp import MAX_LEARNED_ROUTES_PER_PEER
+from emulator.cloud.border_gateway import MAX_DYNAMIC_ROUTES_PER_GATEWAY
 from emulator.plan import Plan, make_plan
 from emulator.routing import bgp as bgp_model
 from emulator.routing.topology import build_network
@@ -138,7 +139,9 @@ class Live:
             if self.bgp is not None and all(bgp_check.settled(s, self.bgp.status(s)) for s in sessions):
                 return time.monotonic() - started
             if time.monotonic() - started > timeout:
-                raise RuntimeFailure(f"BGP did not settle within {timeout:.0f} s",
+                raise RuntimeFailure(f"BGP did not settle within {timeout:.0f} s: "
+                                     + "; ".join(bgp_check.unsettled(s, self.bgp.status(s)) for s in sessions
+                                                 if self.bgp is not None),
                                      fix="`bgp show customer` and `bgp show vbr` show how far it got")
             time.sleep(bgp_check.POLL_S)
 
@@ -280,23 +283,28 @@ def live_network(prepared: Prepared, *, progress: Progress = lambda _line: None,
 
 
 def _start_bgp(prepared: Prepared, live: Live, run_dir: Path, progress: Progress) -> None:
-    """FRR on the customer device, a speaker per VBR; then watch every session until it is as predicted."""
+    """FRR on the customer device, a speaker per session's cloud end; then watch every session until it is as
+    predicted."""
     sessions = bgp_model.sessions(prepared.scenario.cloud)
     ready = time.monotonic()
     live.bgp = BgpDaemons(prepared.scenario.cloud, prepared.plan, live.network.pids, run_dir / cleanup.BGP_FOLDER)
     live.bgp.start(sessions)
     progress(f"BGP: {len(sessions)} session(s): FRR on the customer device, os-ken on "
-             + ", ".join(sorted({s.vbr_id for s in sessions})))
+             + ", ".join(sorted({s.router_id for s in sessions})))
     live.bgp_convergence = bgp_check.converge(sessions, live.bgp, lambda: live.follow_bgp(prepared), progress,
                                               started=ready)
     live.timings["bgp_s"] = time.monotonic() - ready
     for watch in live.bgp_convergence.watches:
-        received = [IPv4Network(p) for p in (watch.status.vbr_received if watch.status else [])]
-        lost = bgp_model.discarded_prefixes(tuple(received))
+        received = [IPv4Network(p) for p in (watch.status.cloud_received if watch.status else [])]
+        session = watch.session
+        lost = bgp_model.discarded_prefixes(tuple(received), session.limit)
         if lost:
-            note = (f"{watch.session.vbr_id} discarded {len(lost)} of the {len(received)} prefixes "
-                    f"{watch.session.customer_ip} advertised (a VBR keeps at most {MAX_LEARNED_ROUTES_PER_PEER} "
-                    f"per BGP peer): {', '.join(map(str, lost[:5]))}{' ...' if len(lost) > 5 else ''}")
+            rule = (f"a VBR keeps at most {MAX_LEARNED_ROUTES_PER_PEER} per BGP peer" if session.router_kind == bgp_model.VBR
+                    else f"a border gateway holds at most {MAX_DYNAMIC_ROUTES_PER_GATEWAY} dynamic routes, "
+                         f"{MAX_DYNAMIC_ROUTES_PER_GATEWAY - session.limit} of them propagated by its attachments")
+            note = (f"{session.router_id} discarded {len(lost)} of the {len(received)} prefixes "
+                    f"{session.customer_ip} advertised ({rule}): "
+                    f"{', '.join(map(str, lost[:5]))}{' ...' if len(lost) > 5 else ''}")
             live.notes.append(note)
             progress(f"note: {note}")
     if live.bgp_convergence.timed_out:

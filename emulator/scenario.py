@@ -203,8 +203,13 @@ CODE_FIELDS: dict[str, tuple[str, ...]] = {
     "InvalidNextHopType.NotSupported": ("next_hop_type",),
     "InvalidNextHop.Unreachable": ("next_hop",),
     "InvalidRouteEntry.NotFound": ("destination_cidr",),
-    "InvalidParameter.Asn": ("asn",),
-    "InvalidParameter.CrossAccount": ("vpc", "peer_vpc"),
+    "InvalidParameter.Asn": ("asn", "customer_asn"),
+    "InvalidParameter.CrossAccount": ("vpc", "peer_vpc", "border_gateway"),
+    "InvalidParameter.VlanId": ("vlan_id",),
+    "InvalidParameter.VlanIdConflict": ("vlan_id",),
+    "InvalidParameter.InterconnectCidr": ("interconnect_cidr",),
+    "QuotaExceeded.PrivateVirtualInterface": ("physical_connection",),
+    "QuotaExceeded.DynamicRoute": ("propagate",),
     "InvalidParameter.CrossRegion": ("vpc", "peer_vpc"),
     "InvalidParameter.AttachmentExists": ("vpc",),
     "InvalidSubnetId.NotFound": ("propagate",),
@@ -298,7 +303,8 @@ class _Applier:
                                               where=self.where(*loc))
         impairment = self.cloud.physical_connections[pc.id].impairment
         physics = "" if impairment.ideal else f", {impairment.describe()}"
-        self.log.append(f"Leased line {pc.id} ({pc.bandwidth_mbps} Mbit/s{physics}) at access point {pc.access_point}, "
+        word = "Physical connection" if "private virtual interfaces" in self.cloud.provider.RESOURCES else "Leased line"
+        self.log.append(f"{word} {pc.id} ({pc.bandwidth_mbps} Mbit/s{physics}) at access point {pc.access_point}, "
                         f"account {pc.account}")
 
     def _border_gateway(self, bgw: schema.BorderGateway, loc: tuple[Any, ...]) -> None:
@@ -328,6 +334,17 @@ class _Applier:
         self.log.append(f"VBR {vbr.id} ({vbr.name}) on {vbr.physical_connection}, VLAN {vbr.vlan_id}, "
                         f"{vbr.local_gateway_ip} (VBR) / {vbr.peer_gateway_ip} (customer) "
                         f"mask {vbr.peering_subnet_mask}")
+
+    def _private_virtual_interface(self, pvi: schema.PrivateVirtualInterface, loc: tuple[Any, ...]) -> None:
+        created = self.cloud.create_private_virtual_interface(
+            account=pvi.account, pvi_id=pvi.id, name=pvi.name, physical_connection_id=pvi.physical_connection,
+            bgw_id=pvi.border_gateway, vlan_id=pvi.vlan_id, interconnect=pvi.interconnect_cidr, route_type=pvi.route_type,
+            customer_asn=pvi.customer_asn, where=self.where(*loc))
+        routing = f"BGP with AS {pvi.customer_asn}" if pvi.route_type == "bgp" else "static routing"
+        ignored = "; its BGP key does not take effect (JD Cloud) and is ignored" if pvi.bgp_key else ""
+        self.log.append(f"Private virtual interface {pvi.id} on {pvi.physical_connection}, VLAN {pvi.vlan_id}, to "
+                        f"{pvi.border_gateway}: {created.peer_gateway.ip} (customer) / {created.local_gateway.ip} "
+                        f"(JD Cloud), {routing}{ignored}")
 
     def _router_interface(self, ri: schema.RouterInterface, loc: tuple[Any, ...]) -> None:
         self.cloud.create_router_interface(
@@ -446,7 +463,8 @@ class _Applier:
 _Applier.APPLY = {
     "physical_connections": _Applier._physical_connection, "vpcs": _Applier._vpc,
     "border_gateways": _Applier._border_gateway, "vpc_attachments": _Applier._vpc_attachment,
-    "vpc_peerings": _Applier._vpc_peering, "vbrs": _Applier._vbr, "router_interfaces": _Applier._router_interface,
+    "vpc_peerings": _Applier._vpc_peering, "vbrs": _Applier._vbr,
+    "private_virtual_interfaces": _Applier._private_virtual_interface, "router_interfaces": _Applier._router_interface,
     "connect": _Applier._connect, "deactivate": _Applier._deactivate, "activate": _Applier._activate,
     "route_entries": _Applier._route_entry, "route_propagations": _Applier._route_propagation,
     "delete_route_entries": _Applier._delete_route_entry, "bgp_groups": _Applier._bgp_group,

@@ -254,6 +254,23 @@ def _auth_key(value: object) -> str:
 AuthKey = Annotated[str, BeforeValidator(_auth_key)]
 
 
+class PrivateVirtualInterface(Strict):
+    """JD Cloud Direct Connect: one VLAN of a physical connection to a border gateway, routed by BGP or static."""
+
+    id: CloudId
+    account: AccountId
+    name: Text = ""
+    physical_connection: CloudId
+    border_gateway: CloudId
+    vlan_id: int = Field(strict=True, ge=-(2**31), le=2**31)
+    route_type: Literal["bgp", "static"] = Field(default="bgp", description="the routing method (bgp recommended)")
+    customer_asn: int | None = Field(default=None, strict=True, ge=1, le=2**32 - 1,
+                                     description="the client device's BGP ASN, 65001-65499 (bgp only)")
+    interconnect_cidr: Cidr = Field(description="a /30: the first address is the client's, the second JD Cloud's")
+    bgp_key: AuthKey | None = Field(default=None, description="accepted and ignored: JD Cloud's BGP key does not "
+                                                              "take effect (do not set one on the client)")
+
+
 class BgpGroup(Strict):
     """CreateBgpGroup on a VBR: the customer's AS and, optionally, a TCP MD5 key."""
 
@@ -355,6 +372,7 @@ class Sections(Strict):
     vpc_attachments: list[VpcAttachment] = Field(default_factory=list, max_length=250)
     vpc_peerings: list[VpcPeering] = Field(default_factory=list, max_length=64)
     vbrs: list[Vbr] = Field(default_factory=list, max_length=16)
+    private_virtual_interfaces: list[PrivateVirtualInterface] = Field(default_factory=list, max_length=16)
     router_interfaces: list[RouterInterface] = Field(default_factory=list, max_length=128)
     connect: list[Connect] = Field(default_factory=list, max_length=64)
     deactivate: list[InterfaceRef] = Field(default_factory=list, max_length=64)

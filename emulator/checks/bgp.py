@@ -1,8 +1,8 @@
 """The `bgp` check: sessions brought up by the real daemons, watched until they converge, judged per session.
 
 `converge` polls both ends of every session (FRR's JSON, the os-ken speaker's
-state file) every 100 ms and, whenever a VBR's adj-RIB-in changes, has the
-runner carry the new routes into the VBR's flows (a new plan generation). It
+state file) every 100 ms and, whenever a cloud router's adj-RIB-in changes, has
+the runner carry the new routes into its flows (a new plan generation). It
 returns when every session expected to come up is Established with every
 expected prefix installed, and sessions expected to stay down have been
 watched long enough to know that they do (the reason is predicted by
@@ -58,8 +58,8 @@ def converge(sessions: list[Session], daemons: BgpDaemons, follow: Callable[[], 
                 progress(f"BGP {watch.session.peer_id}: Established after {now:.1f} s")
             if watch.converged_s is None and _complete(watch):
                 watch.converged_s = now
-                progress(f"BGP {watch.session.peer_id}: {len(watch.session.vbr_learns)} prefixes installed on "
-                         f"{watch.session.vbr_id}, {len(watch.session.customer_learns)} on the customer device "
+                progress(f"BGP {watch.session.peer_id}: {len(watch.session.cloud_learns)} prefixes installed on "
+                         f"{watch.session.router_id}, {len(watch.session.customer_learns)} on the customer device "
                          f"after {now:.1f} s")
         up_done = all(w.converged_s is not None for w in watches if not w.session.problem)
         down_done = all(now >= WATCH_DOWN_S for w in watches if w.session.problem)
@@ -74,15 +74,27 @@ def _complete(watch: Watch) -> bool:
     status, session = watch.status, watch.session
     if status is None or not status.established or session.problem:
         return False
-    return (set(status.vbr_received) == {str(p) for p in session.customer_advertises}
+    return (set(status.cloud_received) == {str(p) for p in session.customer_advertises}
             and set(status.customer_received) == {str(p) for p in session.customer_learns})
 
 
 def settled(session: Session, status: SessionStatus) -> bool:
     """Is this session as predicted now: up with exactly the expected prefixes each way, or down with none?"""
     if session.problem:
-        return not status.established and not status.vbr_received
+        return not status.established and not status.cloud_received
     return _complete(Watch(session, status))
+
+
+def unsettled(session: Session, status: SessionStatus) -> str:
+    """How a session differs from the prediction, in a line ("" when it does not)."""
+    if settled(session, status):
+        return ""
+    expected_cloud = sorted(map(str, session.customer_advertises)) if not session.problem else []
+    expected_customer = sorted(map(str, session.customer_learns))
+    return (f"{session.peer_id}: customer {status.customer_state} / {session.router_kind} {status.cloud_state} "
+            f"(expected {session.expected_state}); {session.router_id} received {sorted(status.cloud_received)}, "
+            f"expected {expected_cloud}; the customer device received {sorted(status.customer_received)}, "
+            f"expected {expected_customer}")
 
 
 def results(convergence: Convergence, device: str) -> list[CheckResult]:
@@ -91,7 +103,7 @@ def results(convergence: Convergence, device: str) -> list[CheckResult]:
         session, status = watch.session, watch.status
         assert status is not None
         observed = ESTABLISHED if status.established else "not established"
-        installed, discarded = accepted([IPv4Network(p) for p in status.vbr_received])
+        installed, discarded = accepted([IPv4Network(p) for p in status.cloud_received], session.limit)
         passed = observed == session.expected_state
         if passed and not session.problem:
             passed = watch.converged_s is not None
@@ -99,15 +111,15 @@ def results(convergence: Convergence, device: str) -> list[CheckResult]:
         if observed != session.expected_state:
             reason = (f"expected {session.expected_state}"
                       + (f" ({session.problem})" if session.problem else "")
-                      + f", observed customer {status.customer_state} / VBR {status.vbr_state}")
+                      + f", observed customer {status.customer_state} / {session.router_kind} {status.cloud_state}")
         elif not passed:
             reason = "established, but the prefixes exchanged differ from the configuration"
-        checks.append(CheckResult(device, session.vbr_id, passed, BgpDetail(
+        checks.append(CheckResult(device, session.router_id, passed, BgpDetail(
             peer=session.peer_id,
-            session_state={"customer": status.customer_state, "vbr": status.vbr_state},
+            session_state={"customer": status.customer_state, "cloud": status.cloud_state},
             expected_state=session.expected_state,
-            received_prefixes={"customer": status.customer_received, "vbr": status.vbr_received},
-            advertised_prefixes={"customer": status.customer_advertised, "vbr": status.vbr_advertised},
+            received_prefixes={"customer": status.customer_received, "cloud": status.cloud_received},
+            advertised_prefixes={"customer": status.customer_advertised, "cloud": status.cloud_advertised},
             installed_prefixes=tuple(str(p) for p in installed), discarded_prefixes=discarded,
             established_s=_round(watch.established_s), converged_s=_round(watch.converged_s),
             reason=reason, last_notification="" if status.established else status.last_reset)))

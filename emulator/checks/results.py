@@ -86,20 +86,21 @@ class PerformanceDetail:
 
 @dataclass(frozen=True)
 class BgpDetail:
-    """One BGP session (src: the customer device, dst: the VBR), seen from both ends and against the prediction.
+    """One BGP session (src: the customer device, dst: the VBR or border gateway), from both ends, against the
+    prediction.
 
     Prefix lists are as each side reports them: the customer device's FRR (`show bgp neighbors ... json`) and the
-    VBR's os-ken speaker (its adj-RIB-in). Times run from the moment the network's flows were ready.
+    cloud side's os-ken speaker (its adj-RIB-in). Times run from the moment the network's flows were ready.
     """
 
     KIND: ClassVar[CheckKind] = CheckKind.BGP
-    peer: str                              # the VBR's BgpPeer ID
-    session_state: dict                    # {"customer": FRR's state, "vbr": os-ken's}
+    peer: str                              # the VBR's BgpPeer ID, or the private virtual interface's
+    session_state: dict                    # {"customer": FRR's state, "cloud": os-ken's}
     expected_state: str                    # Established, or "not established"
-    received_prefixes: dict                # {"customer": [...], "vbr": [...]} as received
-    advertised_prefixes: dict              # {"customer": [...], "vbr": [...]}
-    installed_prefixes: tuple[str, ...]    # what the VBR's route table holds from this peer (at most 110)
-    discarded_prefixes: int                # received beyond the VBR's limit of 110 per peer
+    received_prefixes: dict                # {"customer": [...], "cloud": [...]} as received
+    advertised_prefixes: dict              # {"customer": [...], "cloud": [...]}
+    installed_prefixes: tuple[str, ...]    # what the cloud router's table holds from this peer (VBR: at most 110)
+    discarded_prefixes: int                # received beyond that limit (a border gateway: 300 dynamic routes)
     established_s: float | None
     converged_s: float | None
     reason: str = ""                       # why it is not established (expected or observed)

@@ -79,7 +79,7 @@ class BgpOperations:
         return [peer for peer in self.bgp_peers.values() if self.bgp_groups[peer.group_id].vbr_id == vbr_id]
 
     def has_bgp(self) -> bool:
-        return bool(self.bgp_peers)
+        return bool(self.bgp_peers) or any(pvi.route_type == "bgp" for pvi in self.private_virtual_interfaces.values())
 
     # ----- operations ----------------------------------------------------------------------
 
@@ -148,14 +148,14 @@ class BgpOperations:
     def configure_customer_bgp(self, *, idc_id: str, asn: int, neighbors: list[CustomerNeighbor],
                                networks: list[IPv4Network], where: str = "") -> CustomerBgp:
         """The customer's own router configuration (`router bgp ASN`, its neighbors and networks)."""
-        line_ends = {vbr.local_gateway.ip: vbr for vbr in self.vbrs.values()}
+        line_ends = {end.local_gateway.ip: end for end in self.line_ends()}
         seen: set[IPv4Address] = set()
         for neighbor in neighbors:
             if neighbor.ip not in line_ends:
                 raise CloudError("InvalidNeighbor.Unreachable",
-                                 f"BGP neighbor {neighbor.ip} is not the VBR's end of any leased line",
-                                 fix="use a VBR's local_gateway_ip: " + (", ".join(map(str, line_ends)) or "none yet"),
-                                 where=where)
+                                 f"BGP neighbor {neighbor.ip} is not the cloud's end of any leased line",
+                                 fix="use a VBR's local_gateway_ip or a private virtual interface's JD Cloud address: "
+                                     + (", ".join(map(str, line_ends)) or "none yet"), where=where)
             if neighbor.ip in seen:
                 raise CloudError("InvalidNeighbor.Duplicated", f"BGP neighbor {neighbor.ip} is listed twice",
                                  fix="list each neighbor once", where=where)

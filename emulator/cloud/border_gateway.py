@@ -16,6 +16,10 @@ from emulator.cloud.resources import BorderGateway, RoutePropagation, RouteTable
 from emulator.errors import CloudError
 
 BORDER_GATEWAY_ASN = 65000
+# JD Cloud's Direct Connect restrictions, per border gateway: dynamic routes (propagated by attachments and
+# learnt over BGP together; what BGP brings beyond the quota is not installed). Its 50 VPC
+# attachments are a quota raised by ticket, not enforced here: the scale benchmark attaches 250 VPCs.
+MAX_DYNAMIC_ROUTES_PER_GATEWAY = 300
 
 
 class BorderGatewayOperations:
@@ -123,6 +127,13 @@ class BorderGatewayOperations:
                 raise CloudError("InvalidSubnetId.NotFound", f"{vpc_id} has no subnet {missing[0]}",
                                  fix="name subnets of this VPC: " + (", ".join(vpc.vswitches) or "none"), where=where)
             segments = [vpc.vswitches[name].cidr for name in subnets]
+        attached = [a for a in self.attachments.values() if a.border_gateway_id == bgw_id]
+        dynamic = sum(len(a.segments) for a in attached)
+        if dynamic + len(segments) > MAX_DYNAMIC_ROUTES_PER_GATEWAY:
+            raise CloudError("QuotaExceeded.DynamicRoute",
+                             f"{bgw_id} would hold {dynamic + len(segments)} propagated routes, more than its "
+                             f"{MAX_DYNAMIC_ROUTES_PER_GATEWAY} dynamic routes", fix="propagate fewer, wider segments",
+                             where=where)
         self._claim_id(attachment_id, "VPC attachment", where)
         attachment = VpcAttachment(id=attachment_id, border_gateway_id=bgw_id, vpc_id=vpc_id,
                                    all_segments=subnets is None, segments=segments, latency_ms=latency_ms)

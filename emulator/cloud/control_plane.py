@@ -17,6 +17,7 @@ from emulator.cloud.resources import (
 from emulator.cloud.specs import RECEIVER_SPEC, SPEC_BANDWIDTH_MBPS
 from emulator.cloud.bgp import BgpOperations
 from emulator.cloud.border_gateway import BorderGatewayOperations
+from emulator.cloud.direct_connect import DirectConnectOperations
 from emulator.cloud.providers import PROVIDER_NAMES, PROVIDERS, provider_named
 from emulator.cloud.providers.base import Provider
 from emulator.errors import CloudError
@@ -58,7 +59,7 @@ def reserved_overlap(block: IPv4Network) -> tuple[IPv4Network, str] | None:
 
 
 
-class ControlPlane(BorderGatewayOperations, BgpOperations):
+class ControlPlane(BorderGatewayOperations, DirectConnectOperations, BgpOperations):
     """State of one emulated cloud plus the customer's IDC, changed only by operations.
 
     `provider` names the provider whose conventions apply (emulator/cloud/providers/:
@@ -72,6 +73,7 @@ class ControlPlane(BorderGatewayOperations, BgpOperations):
                              fix="use one of: " + ", ".join(f"provider: {name}" for name in PROVIDER_NAMES))
         self.provider: Provider = found
         BorderGatewayOperations.__init__(self)
+        DirectConnectOperations.__init__(self)
         BgpOperations.__init__(self)
         self.accounts: dict[str, str] = {}
         self.vpcs: dict[str, Vpc] = {}
@@ -258,9 +260,9 @@ class ControlPlane(BorderGatewayOperations, BgpOperations):
                              where: str = "") -> None:
         """The customer's `ip route DEST NEXT_HOP` on the access device."""
         idc = self.idcs[idc_id]
-        connected = [subnet.cidr for subnet in idc.subnets] + [vbr.peer_gateway.network for vbr in self.vbrs.values()]
+        connected = [subnet.cidr for subnet in idc.subnets] + [end.peer_gateway.network for end in self.line_ends()]
         if not any(next_hop in network for network in connected):
-            gateways = ", ".join(str(vbr.local_gateway.ip) for vbr in self.vbrs.values()) or "none yet"
+            gateways = ", ".join(str(end.local_gateway.ip) for end in self.line_ends()) or "none yet"
             raise CloudError("InvalidNextHop.Unreachable",
                              f"next hop {next_hop} is on none of the access device's links "
                              f"({', '.join(map(str, connected))})",
@@ -302,20 +304,25 @@ class ControlPlane(BorderGatewayOperations, BgpOperations):
         pc.impairment = impairment
         return pc
 
+    def owned_connection(self, account: str, pc_id: str, not_owner_code: str, fix: str,
+                         where: str) -> PhysicalConnection:
+        """The physical connection a VLAN is created on: it must exist and belong to `account`."""
+        self._require_account(account, where)
+        pc = self.physical_connections.get(pc_id)
+        if pc is None:
+            raise CloudError("InvalidPhysicalConnectionId.NotFound", f"physical connection {pc_id} does not exist",
+                             fix="declare it under physical_connections:", where=where)
+        if pc.account != account:
+            raise CloudError(not_owner_code, f"physical connection {pc.id} belongs to account {pc.account}, not "
+                             f"{account}", fix=fix, where=where)
+        return pc
+
     def create_vbr(self, *, account: str, vbr_id: str, name: str, physical_connection_id: str, vlan_id: int,
                    local_gateway_ip: IPv4Address, peer_gateway_ip: IPv4Address, peering_subnet_mask: str,
                    route_table_id: str, where: str = "") -> Vbr:
         self.require_resource("VBRs", where)
-        self._require_account(account, where)
-        pc = self.physical_connections.get(physical_connection_id)
-        if pc is None:
-            raise CloudError("InvalidPhysicalConnectionId.NotFound",
-                             f"physical connection {physical_connection_id} does not exist",
-                             fix="declare it under physical_connections:", where=where)
-        if pc.account != account:
-            raise CloudError("Forbidden.NotOwner",
-                             f"physical connection {pc.id} belongs to account {pc.account}, not {account}",
-                             fix="create the VBR in the leased line owner's account", where=where)
+        pc = self.owned_connection(account, physical_connection_id, "Forbidden.NotOwner",
+                                   "create the VBR in the leased line owner's account", where)
         if vlan_id not in VLAN_RANGE:
             raise CloudError("InvalidVlanId.Malformed", f"VLAN ID {vlan_id} is outside 0..2999",
                              fix="choose a VLAN ID between 0 and 2999", where=where)

@@ -194,6 +194,39 @@ class VpcAttachment:
 
 
 @dataclass
+class PrivateVirtualInterface:
+    """JD Cloud's private virtual interface: one VLAN of a physical connection, ending on a border gateway.
+
+    The same shape as a VBR's end of its line (physical_connection_id, vlan_id, local_gateway = the cloud's
+    address, peer_gateway = the customer's), so that the IDC side is built the same way for both.
+    """
+
+    id: str
+    account: str
+    name: str
+    physical_connection_id: str
+    border_gateway_id: str
+    vlan_id: int
+    local_gateway: IPv4Interface        # JD Cloud's end: the second address of the /30
+    peer_gateway: IPv4Interface         # the customer device's end: the first address
+    route_type: str                     # "bgp" or "static"
+    customer_asn: int | None            # the client device's AS (BGP only)
+
+
+@dataclass(frozen=True)
+class LineEnd:
+    """Where a VLAN of a leased line ends in the cloud: a VBR, or a border gateway's private virtual interface."""
+
+    router_id: str              # the VBR, or the border gateway
+    port: str                   # the router's port for this VLAN: the line's ID on a VBR, the interface's ID on a bgw
+    owner_id: str               # the VBR, or the private virtual interface
+    physical_connection_id: str
+    vlan_id: int
+    local_gateway: IPv4Interface
+    peer_gateway: IPv4Interface
+
+
+@dataclass
 class RoutePropagation:
     """A VPC route table learning the border gateway's routes inside `ranges` (priority 120)."""
 

@@ -59,9 +59,9 @@ def render(outcome: RunOutcome, folder: Path) -> str:
                     "configured_mbps": c.detail.configured_mbps, "ratio": c.detail.ratio}
                    for c in outcome.checks if isinstance(c.detail, ThroughputDetail)]
     sessions = [{"src": c.src, "dst": c.dst, "passed": c.passed, "peer": c.detail.peer,
-                 "state": f"customer {c.detail.session_state['customer']}, VBR {c.detail.session_state['vbr']}",
+                 "state": f"customer {c.detail.session_state['customer']}, {c.dst} {c.detail.session_state['cloud']}",
                  "expected": c.detail.expected_state,
-                 "received": f"VBR {len(c.detail.received_prefixes['vbr'])} (installed {len(c.detail.installed_prefixes)}"
+                 "received": f"{c.dst} {len(c.detail.received_prefixes['cloud'])} (installed {len(c.detail.installed_prefixes)}"
                              + (f", discarded {c.detail.discarded_prefixes}" if c.detail.discarded_prefixes else "")
                              + f"), customer device {len(c.detail.received_prefixes['customer'])}",
                  "times": " / ".join("-" if t is None else f"{t:.1f} s"

@@ -147,14 +147,14 @@ def _details(check: CheckResult) -> str:
         if d.error:
             details += f"\n{d.error}"
     elif isinstance(d, BgpDetail):
-        details = (f"{d.peer}: customer {d.session_state['customer']}, VBR {d.session_state['vbr']} "
+        details = (f"{d.peer}: customer {d.session_state['customer']}, {check.dst} {d.session_state['cloud']} "
                    f"(expected {d.expected_state})")
         if d.established_s is not None:
             details += f"; Established after {d.established_s:.1f} s"
         if d.converged_s is not None:
             details += f", converged after {d.converged_s:.1f} s"
-        details += (f"\nVBR received {len(d.received_prefixes['vbr'])}, installed {len(d.installed_prefixes)}"
-                    + (f", discarded {d.discarded_prefixes} (at most 110 per peer)" if d.discarded_prefixes else "")
+        details += (f"\n{check.dst} received {len(d.received_prefixes['cloud'])}, installed {len(d.installed_prefixes)}"
+                    + (f", discarded {d.discarded_prefixes} (beyond its limit)" if d.discarded_prefixes else "")
                     + f"; customer device received {len(d.received_prefixes['customer'])}: "
                     + (", ".join(d.received_prefixes["customer"][:4]) or "nothing"))
         if d.reason:
@@ -218,13 +218,16 @@ def route_table_rows(network: Network, router_id: str) -> list[dict]:
     """A cloud router's route table as the console lists it (host routes of instances left out)."""
     node = network.nodes[router_id]
     rows = []
-    for route in sorted(node.routes, key=lambda r: (r.priority, -r.prefix.prefixlen, str(r.prefix))):
+    for route in sorted(node.routes, key=lambda r: (r.rank, -r.prefix.prefixlen, str(r.prefix))):
         if route.kind is RouteKind.HOST or (route.kind is RouteKind.CONNECTED
                                             and route.prefix.subnet_of(INTERCONNECT_POOL)):
             continue   # the emulator's own plumbing, not something the console shows
-        rows.append({"destination": str(route.prefix), "next_hop": route.target or "-",
-                     "type": ROUTE_KIND.get(route.kind, route.kind.value), "priority": route.priority,
-                     "state": "invalid" if not route.valid else "available" if route.usable else "inactive"})
+        row = {"destination": str(route.prefix), "next_hop": route.target or "-",
+               "type": ROUTE_KIND.get(route.kind, route.kind.value), "priority": route.priority,
+               "state": "invalid" if not route.valid else "available" if route.usable else "inactive"}
+        if route.next_hop_rank:     # a JD border gateway compares the next hop's type first
+            row["next_hop_priority"] = route.next_hop_rank
+        rows.append(row)
     return rows
 
 
@@ -234,7 +237,10 @@ def route_table(network: Network, router_id: str) -> Table:
     for column in ("destination", "next hop", "type", "priority", "state"):
         table.add_column(column)
     for row in route_table_rows(network, router_id):
-        table.add_row(row["destination"], row["next_hop"], row["type"], str(row["priority"]), row["state"])
+        priority = str(row["priority"])
+        if "next_hop_priority" in row:
+            priority = f"{row['next_hop_priority']} / {priority}"
+        table.add_row(row["destination"], row["next_hop"], row["type"], priority, row["state"])
     return table
 
 

@@ -1,12 +1,15 @@
-"""BGP sessions between the customer device and its VBRs: what should happen, and what the VBR installs.
+"""BGP sessions between the customer device and the cloud's routers: what should happen, and what each installs.
 
 Pure. From the control plane's configuration this module predicts each
 session (Established, or why not: a peer AS the other side refuses with a
 NOTIFICATION, MD5 keys that differ, a neighbor the other side lacks, a line
-that is down) and the prefixes each side learns. The same function that caps
-a peer's learned routes at the provider's 110 is used on the prefixes the
-real os-ken speaker reports, so the prediction and the running network agree
-on which prefixes are kept.
+that is down) and the prefixes each side learns. A session's cloud end is an
+Alibaba VBR (a BGP peer of one of its BGP groups) or a JD Cloud border
+gateway (a private virtual interface whose routing method is BGP). The same
+function that caps what a cloud router keeps (110 per VBR peer; a border
+gateway's 300 dynamic routes less those its attachments propagate) is used on
+the prefixes the real os-ken speaker reports, so the prediction and the
+running network agree on which prefixes are kept.
 """
 
 from __future__ import annotations
@@ -15,30 +18,48 @@ from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv4Network
 
 from emulator.cloud.bgp import MAX_LEARNED_ROUTES_PER_PEER
+from emulator.cloud.border_gateway import MAX_DYNAMIC_ROUTES_PER_GATEWAY
 from emulator.cloud.control_plane import ControlPlane
-from emulator.cloud.resources import PhysicalConnectionStatus
+from emulator.cloud.resources import LineEnd, PhysicalConnectionStatus
 
 ESTABLISHED = "Established"
+VBR = "VBR"
+BORDER_GATEWAY = "border gateway"
+
+
+def speaker_id(owner_id: str) -> str:
+    """The node that speaks BGP for a VBR or a private virtual interface."""
+    return f"{owner_id}@bgp"
+
+
+def speaker_port(end: LineEnd) -> str:
+    """The cloud router's port towards that speaker: a VBR has one, a border gateway one per interface."""
+    return "bgp" if end.router_id == end.owner_id else f"bgp.{end.owner_id}"
 
 
 @dataclass(frozen=True)
 class Session:
     """One BGP session as configured on both sides, and what the emulator expects of it."""
 
-    peer_id: str                        # the VBR's BgpPeer
-    vbr_id: str
+    peer_id: str                        # the VBR's BgpPeer, or the private virtual interface
+    router_id: str                      # the cloud router speaking BGP: a VBR or a border gateway
+    router_kind: str                    # VBR or BORDER_GATEWAY
     pc_id: str
-    vbr_ip: IPv4Address                 # the VBR's end of the line
+    line_port: str                      # the router's port on the line (a VBR: the line's ID; a bgw: the interface's)
+    device_port: str                    # the customer device's port on the line
+    speaker: str                        # the speaker node (speaker_id)
+    cloud_ip: IPv4Address               # the cloud router's end of the line
     customer_ip: IPv4Address            # the customer device's end
-    vbr_asn: int                        # the VBR's local AS
-    expected_customer_asn: int          # the BGP group's peer_asn
+    cloud_asn: int                      # the VBR's local AS, or the border gateway's ASN
+    expected_customer_asn: int          # the BGP group's peer_asn, or the interface's customer_asn
     customer_asn: int | None            # the device's `router bgp`; None: no BGP on the device
-    customer_expects_asn: int | None    # its `neighbor VBR remote-as`; None: the device lacks the neighbor
-    customer_shut: bool                 # the device's `neighbor VBR shutdown`
-    vbr_key: str | None
+    customer_expects_asn: int | None    # its `neighbor CLOUD remote-as`; None: the device lacks the neighbor
+    customer_shut: bool                 # the device's `neighbor CLOUD shutdown`
+    cloud_key: str | None
     customer_key: str | None
-    vbr_advertises: tuple[IPv4Network, ...]
+    cloud_advertises: tuple[IPv4Network, ...]
     customer_advertises: tuple[IPv4Network, ...]
+    limit: int = MAX_LEARNED_ROUTES_PER_PEER    # how many of the received prefixes the cloud router keeps
     problem: str = ""                   # why the session cannot reach Established ("" when it can)
     fix: str = ""
 
@@ -47,82 +68,117 @@ class Session:
         return ESTABLISHED if not self.problem else "not established"
 
     @property
-    def vbr_learns(self) -> tuple[IPv4Network, ...]:
-        return accepted(self.customer_advertises)[0] if not self.problem else ()
+    def cloud_learns(self) -> tuple[IPv4Network, ...]:
+        return accepted(self.customer_advertises, self.limit)[0] if not self.problem else ()
 
     @property
     def customer_learns(self) -> tuple[IPv4Network, ...]:
-        return self.vbr_advertises if not self.problem else ()
+        """What the customer device receives from the cloud router."""
+        return self.cloud_advertises if not self.problem else ()
+
+    @property
+    def customer_installs(self) -> tuple[IPv4Network, ...]:
+        """What its kernel gets of those: not a prefix it originates itself (FRR's own `network` is best: weight
+        32768, and a locally originated route is never installed in the kernel)."""
+        return tuple(p for p in self.customer_learns if p not in self.customer_advertises)
 
     @property
     def discarded(self) -> int:
-        return accepted(self.customer_advertises)[1] if not self.problem else 0
+        return accepted(self.customer_advertises, self.limit)[1] if not self.problem else 0
+
+    @property
+    def router_label(self) -> str:
+        return f"{self.router_kind} {self.router_id}"
 
 
-def accepted(received: tuple[IPv4Network, ...] | list[IPv4Network]) -> tuple[tuple[IPv4Network, ...], int]:
-    """The prefixes a VBR keeps of those a peer sent, and how many it discards (beyond 110 per peer).
+def accepted(received: tuple[IPv4Network, ...] | list[IPv4Network],
+             limit: int = MAX_LEARNED_ROUTES_PER_PEER) -> tuple[tuple[IPv4Network, ...], int]:
+    """The prefixes a cloud router keeps of those a peer sent, and how many it discards (beyond its limit).
 
-    Which ones are kept is made deterministic: the first 110 in address order (the provider keeps those that
+    Which ones are kept is made deterministic: the first `limit` in address order (the provider keeps those that
     arrived first, an order a run cannot repeat).
     """
     ordered = sorted(set(received), key=lambda net: (int(net.network_address), net.prefixlen))
-    return tuple(ordered[:MAX_LEARNED_ROUTES_PER_PEER]), max(0, len(ordered) - MAX_LEARNED_ROUTES_PER_PEER)
+    limit = max(0, limit)
+    return tuple(ordered[:limit]), max(0, len(ordered) - limit)
 
 
 def sessions(cloud: ControlPlane) -> list[Session]:
-    """Every configured BGP peer of every VBR, with the customer's side matched to it."""
+    """Every configured BGP peer of every VBR and every BGP private virtual interface, with the customer's side."""
     found = []
-    customer = cloud.customer_bgp
+    ends = {end.owner_id: end for end in cloud.line_ends()}
     for peer in cloud.bgp_peers.values():
         group = cloud.bgp_groups[peer.group_id]
         vbr = cloud.vbrs[group.vbr_id]
-        neighbor = None
-        if customer is not None:
-            neighbor = next((n for n in customer.neighbors if n.ip == vbr.local_gateway.ip), None)
-        session = Session(
-            peer_id=peer.id, vbr_id=vbr.id, pc_id=vbr.physical_connection_id, vbr_ip=vbr.local_gateway.ip,
-            customer_ip=peer.peer_ip, vbr_asn=group.local_asn, expected_customer_asn=group.peer_asn,
-            customer_asn=customer.asn if customer else None,
-            customer_expects_asn=neighbor.remote_asn if neighbor else None,
-            customer_shut=bool(neighbor and neighbor.shutdown),
-            vbr_key=group.auth_key, customer_key=neighbor.password if neighbor else None,
-            vbr_advertises=tuple(cloud.bgp_networks.get(vbr.id, ())),
-            customer_advertises=tuple(customer.networks) if customer and neighbor else ())
-        problem, fix = _problem(session, cloud.physical_connections[vbr.physical_connection_id].status)
-        found.append(replace(session, problem=problem, fix=fix))
+        found.append(_session(cloud, ends[vbr.id], peer.id, VBR, group.local_asn, group.peer_asn, group.auth_key,
+                              tuple(cloud.bgp_networks.get(vbr.id, ())), MAX_LEARNED_ROUTES_PER_PEER))
+    for pvi in cloud.private_virtual_interfaces.values():
+        if pvi.route_type != "bgp" or pvi.customer_asn is None:
+            continue
+        bgw = cloud.border_gateways[pvi.border_gateway_id]
+        table = cloud.gateway_table(bgw.id)
+        # The gateway announces its valid routes towards the VPCs; its dynamic routes share one quota of 300.
+        found.append(_session(cloud, ends[pvi.id], pvi.id, BORDER_GATEWAY, bgw.asn, pvi.customer_asn, None,
+                              tuple(segment for segment, _attachment, valid in table if valid),
+                              MAX_DYNAMIC_ROUTES_PER_GATEWAY - len(table)))
     return found
+
+
+def _session(cloud: ControlPlane, end: LineEnd, peer_id: str, kind: str, cloud_asn: int, expected: int,
+             key: str | None, advertises: tuple[IPv4Network, ...], limit: int) -> Session:
+    customer = cloud.customer_bgp
+    neighbor = None
+    if customer is not None:
+        neighbor = next((n for n in customer.neighbors if n.ip == end.local_gateway.ip), None)
+    session = Session(
+        peer_id=peer_id, router_id=end.router_id, router_kind=kind, pc_id=end.physical_connection_id,
+        line_port=end.port, device_port=f"{end.physical_connection_id}.{end.vlan_id}", speaker=speaker_id(end.owner_id),
+        cloud_ip=end.local_gateway.ip, customer_ip=end.peer_gateway.ip, cloud_asn=cloud_asn,
+        expected_customer_asn=expected, customer_asn=customer.asn if customer else None,
+        customer_expects_asn=neighbor.remote_asn if neighbor else None,
+        customer_shut=bool(neighbor and neighbor.shutdown), cloud_key=key,
+        customer_key=neighbor.password if neighbor else None, cloud_advertises=advertises,
+        customer_advertises=tuple(customer.networks) if customer and neighbor else (), limit=limit)
+    problem, fix = _problem(session, cloud.physical_connections[end.physical_connection_id].status)
+    return replace(session, problem=problem, fix=fix)
 
 
 def _problem(s: Session, line: PhysicalConnectionStatus) -> tuple[str, str]:
     if s.customer_asn is None:
         return ("the customer device runs no BGP", "add customer_bgp (asn, neighbors, networks) to the scenario")
     if s.customer_expects_asn is None:
-        return (f"the customer device has no BGP neighbor {s.vbr_ip}",
-                f"add {{ip: {s.vbr_ip}, remote_asn: {s.vbr_asn}}} under customer_bgp.neighbors")
+        return (f"the customer device has no BGP neighbor {s.cloud_ip}",
+                f"add {{ip: {s.cloud_ip}, remote_asn: {s.cloud_asn}}} under customer_bgp.neighbors")
     if s.customer_shut:
-        return (f"the customer device has shut its neighbor {s.vbr_ip} down (neighbor {s.vbr_ip} shutdown)",
+        return (f"the customer device has shut its neighbor {s.cloud_ip} down (neighbor {s.cloud_ip} shutdown)",
                 "bring it up again (lab: bgp up)")
     if line is not PhysicalConnectionStatus.ENABLED:
         return (f"the leased line {s.pc_id} is down", f"bring {s.pc_id} up")
-    if (s.vbr_key or None) != (s.customer_key or None):
+    if s.router_kind == BORDER_GATEWAY and s.customer_key:
+        return ("the customer device signs the session with a TCP MD5 password, but a border gateway's BGP key does "
+                "not take effect (JD Cloud: do not configure it on the client): every segment is dropped, so the "
+                "session never leaves Connect/Active", f"remove the password of neighbor {s.cloud_ip} in customer_bgp")
+    if (s.cloud_key or None) != (s.customer_key or None):
         how = ("only the VBR's BGP group has one" if s.customer_key is None else
-               "only the customer device has one" if s.vbr_key is None else "they differ")
+               "only the customer device has one" if s.cloud_key is None else "they differ")
         return (f"the TCP MD5 keys do not match ({how}): every TCP segment of the session is dropped, so it never "
                 "leaves Connect/Active", "give the BGP group's auth_key and the neighbor's password the same value")
-    if s.customer_expects_asn != s.vbr_asn:
-        return (f"the customer device expects AS {s.customer_expects_asn} but the VBR is AS {s.vbr_asn}: the device "
-                "answers the VBR's OPEN with a NOTIFICATION (OPEN Message Error, Bad Peer AS)",
-                f"set remote_asn: {s.vbr_asn} for neighbor {s.vbr_ip} in customer_bgp")
+    if s.customer_expects_asn != s.cloud_asn:
+        return (f"the customer device expects AS {s.customer_expects_asn} but the {s.router_kind} is AS {s.cloud_asn}: "
+                "the device answers its OPEN with a NOTIFICATION (OPEN Message Error, Bad Peer AS)",
+                f"set remote_asn: {s.cloud_asn} for neighbor {s.cloud_ip} in customer_bgp")
     if s.expected_customer_asn != s.customer_asn:
-        return (f"the VBR's BGP group expects peer AS {s.expected_customer_asn} but the customer device is AS "
-                f"{s.customer_asn}: the VBR answers the device's OPEN with a NOTIFICATION (OPEN Message Error, Bad Peer AS)",
-                f"set peer_asn: {s.customer_asn} in the BGP group, or the device's asn to {s.expected_customer_asn}")
+        where = ("the BGP group" if s.router_kind == VBR else f"the private virtual interface {s.peer_id}")
+        field = "peer_asn" if s.router_kind == VBR else "customer_asn"
+        return (f"{where} expects peer AS {s.expected_customer_asn} but the customer device is AS {s.customer_asn}: "
+                f"the {s.router_kind} answers the device's OPEN with a NOTIFICATION (OPEN Message Error, Bad Peer AS)",
+                f"set {field}: {s.customer_asn} in {where}, or the device's asn to {s.expected_customer_asn}")
     return "", ""
 
 
 @dataclass(frozen=True)
 class Learned:
-    """What each VBR peer has received from the customer device (by peer ID): the running network's truth.
+    """What each cloud peer has received from the customer device (by peer ID): the running network's truth.
 
     `None` for a peer means "as predicted"; the initial plan of a run uses `Learned.nothing()`, since no
     session is up before the daemons start.
@@ -135,16 +191,17 @@ class Learned:
         return cls(received={})
 
     def for_peer(self, session: Session) -> tuple[IPv4Network, ...]:
-        return accepted(self.raw(session))[0]
+        return accepted(self.raw(session), session.limit)[0]
 
     def raw(self, session: Session) -> tuple[IPv4Network, ...]:
-        """What the peer sent (as predicted, or as reported), before the VBR's limit."""
+        """What the peer sent (as predicted, or as reported), before the cloud router's limit."""
         if self.received is None:
             return session.customer_advertises if not session.problem else ()
         return self.received.get(session.peer_id, ())
 
 
-def discarded_prefixes(received: tuple[IPv4Network, ...]) -> tuple[IPv4Network, ...]:
-    kept = set(accepted(received)[0])
+def discarded_prefixes(received: tuple[IPv4Network, ...],
+                       limit: int = MAX_LEARNED_ROUTES_PER_PEER) -> tuple[IPv4Network, ...]:
+    kept = set(accepted(received, limit)[0])
     return tuple(sorted((net for net in set(received) if net not in kept),
                         key=lambda net: (int(net.network_address), net.prefixlen)))

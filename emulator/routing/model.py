@@ -19,6 +19,8 @@ PRIORITY_LOCAL = 0
 PRIORITY_STATIC = 100
 PRIORITY_PROPAGATED = 120
 PRIORITY_BGP = 150          # a static route for the same prefix wins (the VBR's, and the kernel's metric 0 < 20)
+NEXT_HOP_ATTACHMENT = 100   # JD border gateway: the next hop's type comes before the route's
+NEXT_HOP_VIRTUAL_INTERFACE = 120
 
 
 class NodeKind(str, Enum):
@@ -26,7 +28,7 @@ class NodeKind(str, Enum):
     LINUX_ROUTER = "linux_router"    # the customer's access device
     CLOUD_ROUTER = "cloud_router"    # VBR, VRouter: an OpenFlow router
     ACCESS_POINT = "access_point"    # where the leased line lands: adds the VBR's VLAN tag
-    BGP_SPEAKER = "bgp_speaker"      # a VBR's BGP control plane (os-ken), reached through the VBR's own address
+    BGP_SPEAKER = "bgp_speaker"      # a cloud router's BGP (os-ken), reached through the router's own address
 
 
 class RouteKind(str, Enum):
@@ -60,7 +62,7 @@ class LinkKind(str, Enum):
     VSWITCH = "vswitch"                    # instance <-> its VRouter
     ATTACHMENT = "vpc_attachment"          # a VPC's router <-> its border gateway
     PEERING = "vpc_peering"                # two VPCs' routers, directly
-    BGP_SPEAKER = "bgp_speaker"            # a VBR <-> its BGP speaker (not a cloud link: the router's own CPU)
+    BGP_SPEAKER = "bgp_speaker"            # a cloud router <-> its BGP speaker (not a cloud link: its own CPU)
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,13 @@ class Route:
     priority: int = 0                  # 0 local (always first), 100 static, 120 propagated
     valid: bool = True                 # False: listed in the table but never used (an identical segment
                                        # propagated after another one: JD Cloud keeps the first)
+    next_hop_rank: int = 0             # a JD border gateway compares the next hop's type before the route's:
+                                       # VPC attachment 100, private virtual interface 120 (0 elsewhere)
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        """What decides between routes for the same prefix: lower first."""
+        return (self.next_hop_rank, self.priority)
 
     @property
     def local(self) -> bool:
@@ -102,6 +111,7 @@ class BgpView:
     discarded: tuple[IPv4Network, ...] = ()   # received beyond the per-peer limit and not installed
     limit: int = 0
     behind: tuple[IPv4Network, ...] = ()    # the blocks on that side (the IDC's, the VPCs')
+    originates: tuple[IPv4Network, ...] = ()   # what this side advertises itself (it never installs those)
 
 
 @dataclass(frozen=True)
@@ -157,7 +167,7 @@ class Node:
             key = int(route.prefix.network_address) >> (32 - length) if length else 0
             same_prefix = index[0 if route.local else 1].setdefault(length, {})
             current = same_prefix.get(key)
-            if current is None or route.priority < current.priority:   # on a tie the first stays, as in min()
+            if current is None or route.rank < current.rank:   # on a tie the first stays, as in min()
                 same_prefix[key] = route
         return index
 
@@ -208,10 +218,10 @@ class Network:
 
 
 def best_route(routes: tuple[Route, ...], destination: IPv4Address) -> Route | None:
-    """The provider's preference: a local route first, then the longest prefix, then static over propagated."""
+    """The provider's preference: a local route first, then the longest prefix, then the rank (Route.rank)."""
     candidates = [route for route in routes if route.valid and destination in route.prefix]
     if not candidates:
         return None
     local = [route for route in candidates if route.local]
-    return min(local or candidates, key=lambda route: (-route.prefix.prefixlen, route.priority))
+    return min(local or candidates, key=lambda route: (-route.prefix.prefixlen, route.rank))
 

@@ -164,7 +164,6 @@ def _route_problem(network: Network, node: Node, ingress: str, route: Route | No
 def _no_bgp_route(network: Network, node: Node, where: str, table: str,
                   dst_ip: IPv4Address) -> tuple[str, str, str]:
     """No route on a router that speaks BGP: the session is down, the prefix was discarded, or nobody advertises it."""
-    prefix = next((block for block, _owner in network.blocks if dst_ip in block), IPv4Network(f"{dst_ip}/32"))
     views = [view for view in node.bgp if any(dst_ip in block for block in view.behind)]
     for view in views:
         if view.problem:
@@ -174,10 +173,18 @@ def _no_bgp_route(network: Network, node: Node, where: str, table: str,
         lost = next((net for net in view.discarded if dst_ip in net), None)
         if lost is not None:
             return ("BGP_ROUTE_LIMIT", f"{where}: no route to {dst_ip} in {table}: {view.neighbor} advertised "
-                    f"{lost}, but the VBR keeps at most {view.limit} learned routes per peer and discarded "
+                    f"{lost}, but {node.id} keeps at most {view.limit} learned routes from it and discarded "
                     f"{len(view.discarded)}", f"advertise at most {view.limit} prefixes (aggregate them), or use a "
                     "static route for this one")
+    for view in views:
+        own = next((net for net in view.originates if dst_ip in net), None)
+        if own is not None:
+            return ("OWN_PREFIX", f"{where}: no route to {dst_ip} in {table}: it advertises {own} itself over BGP, so "
+                    f"its own origination is its best path (weight 32768) and {view.neighbor}'s route for it is never "
+                    "installed", f"stop advertising {own} from the customer device (remove it from customer_bgp."
+                    f"networks; lab: bgp withdraw {own}): it belongs to the cloud")
     view = views[0]
+    prefix = max((block for block in view.behind if dst_ip in block), key=lambda block: block.prefixlen)
     return ("NOT_ADVERTISED", f"{where}: no route to {dst_ip} in {table}: {view.neighbor} does not advertise "
             f"{prefix} over BGP", view.advertise_fix.format(prefix=prefix))
 

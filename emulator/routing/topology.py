@@ -14,10 +14,10 @@ from emulator.cloud.control_plane import ControlPlane
 from emulator.errors import CloudError
 from emulator.impairment import IDEAL, Impairment
 from emulator.cloud.resources import NextHopType, PeeringStatus, PhysicalConnectionStatus, RIStatus, Role, RouteTable
-from emulator.cloud.bgp import MAX_LEARNED_ROUTES_PER_PEER
-from emulator.routing.bgp import Learned, discarded_prefixes, sessions
-from emulator.routing.model import (PRIORITY_BGP, BgpView, PRIORITY_PROPAGATED, PRIORITY_STATIC, Link, LinkKind, Network, Node, NodeKind,
-                                    Port, Route, RouteKind, TransitGroup)
+from emulator.routing.bgp import BORDER_GATEWAY, Learned, Session, discarded_prefixes, sessions, speaker_id, speaker_port
+from emulator.routing.model import (NEXT_HOP_ATTACHMENT, NEXT_HOP_VIRTUAL_INTERFACE, PRIORITY_BGP, PRIORITY_PROPAGATED,
+                                    PRIORITY_STATIC, BgpView, Link, LinkKind, Network, Node, NodeKind, Port, Route,
+                                    RouteKind, TransitGroup)
 
 # Router interfaces have no user-visible addresses; the emulator numbers each
 # connected pair from this carrier-grade NAT block (the provider uses it
@@ -26,18 +26,13 @@ INTERCONNECT_POOL = IPv4Network("100.64.0.0/10")
 
 
 DEFAULT = IPv4Network("0.0.0.0/0")
-SPEAKER_PORT = "bgp"       # the VBR's port towards its BGP speaker
 
 
 def build_network(cloud: ControlPlane, learned: Learned | None = None) -> Network:
-    """The network with every BGP session converged as predicted, or, given `learned`, with the VBRs' BGP routes
-    those the running speakers reported."""
+    """The network with every BGP session converged as predicted, or, given `learned`, with the cloud routers' BGP
+    routes those the running speakers reported."""
     builder = _Builder(cloud, learned or Learned())
     return builder.build()
-
-
-def speaker_id(vbr_id: str) -> str:
-    return f"{vbr_id}@bgp"
 
 
 def access_point_id(pc_id: str) -> str:
@@ -55,7 +50,8 @@ class _Builder:
         # (router, port) -> (the address on the other end, whether the link carries traffic)
         self.far_end: dict[tuple[str, str], tuple[IPv4Address, bool]] = {}
         used = [vpc.cidr for vpc in cloud.vpcs.values()] + [idc.cidr for idc in cloud.idcs.values()]
-        used += [vbr.local_gateway.network for vbr in cloud.vbrs.values()]
+        used += [end.local_gateway.network for end in cloud.line_ends()]
+        self.sessions = sessions(cloud)
         self.free = (net for net in INTERCONNECT_POOL.subnets(new_prefix=30) if not any(net.overlaps(u) for u in used))
 
     def build(self) -> Network:
@@ -74,7 +70,10 @@ class _Builder:
         for vpc in self.cloud.vpcs.values():
             self._custom_routes(vpc.vrouter_id, vpc.route_table)
             self._learnt_routes(vpc.id)
+        self._speakers()
         self._bgp_routes()
+        for vpc in self.cloud.vpcs.values():
+            self._learnt_bgp_routes(vpc.id)
         final = {
             node_id: replace(node, ports=tuple(self.ports.get(node_id, ())), routes=tuple(self.routes.get(node_id, ())))
             for node_id, node in self.nodes.items()
@@ -117,27 +116,25 @@ class _Builder:
                 self.links.append(Link(id=f"{server.id}~{device}", kind=LinkKind.LAN, a=(server.id, "eth"),
                                        b=(device, lan.name)))
                 hosts.append(server.id)
-        for pc in self.cloud.physical_connections.values():
-            for vbr in self.cloud.vbrs.values():
-                if vbr.physical_connection_id != pc.id:
-                    continue
-                ap = access_point_id(pc.id)
-                if ap not in self.nodes:
-                    self._node(Node(id=ap, kind=NodeKind.ACCESS_POINT, role="access point",
-                                    label=f"access point {pc.access_point}", account=pc.account))
-                line = self._port(device, Port(name=f"{pc.id}.{vbr.vlan_id}", address=vbr.peer_gateway,
-                                               label=f"leased line {pc.id} VLAN {vbr.vlan_id}"))
-                self._connected(device, line)
-                customer = self._port(ap, Port(name=f"cust.{vbr.vlan_id}", label=f"customer side, VLAN {vbr.vlan_id}"))
-                trunk = self._port(ap, Port(name=f"trunk.{vbr.id}", vlan=vbr.vlan_id, label=f"towards {vbr.id}"))
-                node = self.nodes[ap]
-                self.nodes[ap] = replace(node, vlan_pairs=node.vlan_pairs + ((customer.name, trunk.name, vbr.vlan_id),))
-                up = pc.status is PhysicalConnectionStatus.ENABLED
-                self.links.append(Link(id=f"{pc.id}:{vbr.vlan_id}", kind=LinkKind.LEASED_LINE, a=(device, line.name),
-                                       b=(ap, customer.name), bandwidth_mbps=pc.bandwidth_mbps, cloud_id=pc.id,
-                                       active=up, impairment=pc.impairment))
-                self.links.append(Link(id=f"{pc.id}:{vbr.id}", kind=LinkKind.LEASED_LINE_TRUNK, a=(ap, trunk.name),
-                                       b=(vbr.id, pc.id), cloud_id=pc.id, vlan=vbr.vlan_id, active=up))
+        for end in self.cloud.line_ends():
+            pc = self.cloud.physical_connections[end.physical_connection_id]
+            ap = access_point_id(pc.id)
+            if ap not in self.nodes:
+                self._node(Node(id=ap, kind=NodeKind.ACCESS_POINT, role="access point",
+                                label=f"access point {pc.access_point}", account=pc.account))
+            line = self._port(device, Port(name=f"{pc.id}.{end.vlan_id}", address=end.peer_gateway,
+                                           label=f"leased line {pc.id} VLAN {end.vlan_id}"))
+            self._connected(device, line)
+            customer = self._port(ap, Port(name=f"cust.{end.vlan_id}", label=f"customer side, VLAN {end.vlan_id}"))
+            trunk = self._port(ap, Port(name=f"trunk.{end.owner_id}", vlan=end.vlan_id, label=f"towards {end.owner_id}"))
+            node = self.nodes[ap]
+            self.nodes[ap] = replace(node, vlan_pairs=node.vlan_pairs + ((customer.name, trunk.name, end.vlan_id),))
+            up = pc.status is PhysicalConnectionStatus.ENABLED
+            self.links.append(Link(id=f"{pc.id}:{end.vlan_id}", kind=LinkKind.LEASED_LINE, a=(device, line.name),
+                                   b=(ap, customer.name), bandwidth_mbps=pc.bandwidth_mbps, cloud_id=pc.id,
+                                   active=up, impairment=pc.impairment))
+            self.links.append(Link(id=f"{pc.id}:{end.owner_id}", kind=LinkKind.LEASED_LINE_TRUNK, a=(ap, trunk.name),
+                                   b=(end.router_id, end.port), cloud_id=pc.id, vlan=end.vlan_id, active=up))
         for static in idc.static_routes:
             port = next((p for p in self.ports[device] if p.address and static.next_hop in p.address.network), None)
             assert port is not None, "ControlPlane.add_idc_static_route admits only next hops on the device's links"
@@ -189,15 +186,23 @@ class _Builder:
                                        label=f"leased line {vbr.physical_connection_id} VLAN {vbr.vlan_id}",
                                        transit_group=TransitGroup.LEASED_LINE))
         self._connected(vbr.id, port, vbr.route_table.id)
-        if self.cloud.peers_of(vbr.id):
-            # The VBR's BGP runs on a node of its own (os-ken), reached by TCP to the VBR's address on the line.
-            speaker = speaker_id(vbr.id)
-            self._node(Node(id=speaker, kind=NodeKind.BGP_SPEAKER, role="BGP speaker", label=f"BGP speaker of {vbr.id}",
-                            account=vbr.account, owner=vbr.id))
-            self._port(speaker, Port(name="eth", address=vbr.local_gateway, label=f"BGP of {vbr.id}"))
-            self._port(vbr.id, Port(name=SPEAKER_PORT, label="its BGP speaker"))
-            self.links.append(Link(id=f"{vbr.id}~bgp", kind=LinkKind.BGP_SPEAKER, a=(vbr.id, SPEAKER_PORT),
-                                   b=(speaker, "eth")))
+
+    def _speakers(self) -> None:
+        """A node per BGP session's cloud end (os-ken), with the router's own address on the line, behind a port of
+        the router: TCP to that address is handed to it."""
+        ends = {speaker_id(end.owner_id): end for end in self.cloud.line_ends()}
+        for session in self.sessions:
+            end = ends[session.speaker]
+            if session.speaker in self.nodes:
+                continue
+            router = self.nodes[end.router_id]
+            self._node(Node(id=session.speaker, kind=NodeKind.BGP_SPEAKER, role="BGP speaker",
+                            label=f"BGP speaker of {end.owner_id}", account=router.account, owner=end.router_id))
+            self._port(session.speaker, Port(name="eth", address=end.local_gateway, label=f"BGP of {end.owner_id}"))
+            port = speaker_port(end)
+            self._port(end.router_id, Port(name=port, label=f"its BGP speaker for {end.owner_id}"))
+            self.links.append(Link(id=f"{end.owner_id}~bgp", kind=LinkKind.BGP_SPEAKER, a=(end.router_id, port),
+                                   b=(session.speaker, "eth")))
 
     def _interconnect(self, kind: LinkKind, a: tuple[str, str], b: tuple[str, str], *, active: bool = True,
                       bandwidth_mbps: int | None = None, cloud_id: str = "", transit: bool = True,
@@ -245,12 +250,18 @@ class _Builder:
                                (vpc.vrouter_id, attachment.id), cloud_id=attachment.id,
                                labels=(f"attachment {attachment.id} of {vpc.id}", f"attachment {attachment.id}"),
                                impairment=Impairment(latency_ms=attachment.latency_ms))
+        for pvi in self.cloud.private_virtual_interfaces.values():
+            bgw = self.cloud.border_gateways[pvi.border_gateway_id]
+            port = self._port(bgw.id, Port(name=pvi.id, address=pvi.local_gateway, vlan=pvi.vlan_id,
+                                           label=f"private virtual interface {pvi.id} on {pvi.physical_connection_id} "
+                                                 f"VLAN {pvi.vlan_id}", transit_group=TransitGroup.LEASED_LINE))
+            self._connected(bgw.id, port, bgw.route_table.id)
         for bgw in self.cloud.border_gateways.values():
             for segment, attachment, valid in self.cloud.gateway_table(bgw.id):
                 next_hop, active = self.far_end[(bgw.id, attachment.id)]
                 self._route(bgw.id, Route(prefix=segment, port=attachment.id, next_hop=next_hop, kind=RouteKind.PROPAGATED,
                                           target=attachment.id, usable=active, table=bgw.route_table.id,
-                                          priority=PRIORITY_PROPAGATED, valid=valid))
+                                          priority=PRIORITY_PROPAGATED, valid=valid, next_hop_rank=NEXT_HOP_ATTACHMENT))
 
     def _peerings(self) -> None:
         for peering in self.cloud.peerings.values():
@@ -269,37 +280,70 @@ class _Builder:
                                               priority=PRIORITY_PROPAGATED))
 
     def _bgp_routes(self) -> None:
-        """Each session's routes: the VBR's as learned (or predicted), the customer device's as predicted (its
-        FRR installs them in its own kernel)."""
+        """Each session's routes: the cloud router's as learned (or predicted), the customer device's as predicted
+        (its FRR installs them in its own kernel)."""
         customer = self.cloud.customer_bgp
         device = self.cloud.idcs[customer.idc_id].device_id if customer else None
-        for session in sessions(self.cloud):
-            vbr = self.cloud.vbrs[session.vbr_id]
+        for session in self.sessions:
+            router = session.router_id
             up = self.cloud.physical_connections[session.pc_id].status is PhysicalConnectionStatus.ENABLED
-            self.nodes[vbr.id] = replace(self.nodes[vbr.id], bgp=self.nodes[vbr.id].bgp + (BgpView(
+            self.nodes[router] = replace(self.nodes[router], bgp=self.nodes[router].bgp + (BgpView(
                 neighbor=f"the customer device ({session.customer_ip}, AS {session.customer_asn})",
                 problem=session.problem, fix=session.fix,
                 advertise_fix="advertise it from the customer device: add {prefix} under customer_bgp.networks",
-                discarded=discarded_prefixes(self.learned.raw(session)), limit=MAX_LEARNED_ROUTES_PER_PEER,
+                discarded=discarded_prefixes(self.learned.raw(session), session.limit), limit=session.limit,
                 behind=tuple(idc.cidr for idc in self.cloud.idcs.values())),))
             if device is not None:
                 self.nodes[device] = replace(self.nodes[device], bgp=self.nodes[device].bgp + (BgpView(
-                    neighbor=f"{vbr.id} ({session.vbr_ip}, AS {session.vbr_asn})", problem=session.problem,
-                    fix=session.fix,
-                    advertise_fix="AddBgpNetwork on " + vbr.id + ": add {{router_id: " + vbr.id
-                                  + ", dst_cidr_block: {prefix}}} under bgp_networks",
-                    behind=tuple(vpc.cidr for vpc in self.cloud.vpcs.values())),))
+                    neighbor=f"{router} ({session.cloud_ip}, AS {session.cloud_asn})", problem=session.problem,
+                    fix=session.fix, advertise_fix=_advertise_fix(session), behind=self._cloud_blocks(session),
+                    originates=tuple(session.customer_advertises)),))
+            table = self.nodes[router].table
+            gateway = session.router_kind == BORDER_GATEWAY
+            cloud_owned = {r.prefix for r in self.routes[router] if r.kind is RouteKind.PROPAGATED}
             for prefix in self.learned.for_peer(session):
-                self._route(vbr.id, Route(prefix=prefix, port=session.pc_id, next_hop=session.customer_ip,
+                # A border gateway ranks the next hop's type first: a VPC attachment's route for the same prefix wins.
+                self._route(router, Route(prefix=prefix, port=session.line_port, next_hop=session.customer_ip,
                                           kind=RouteKind.BGP, target=f"{session.customer_ip} AS {session.customer_asn}",
-                                          usable=up, table=vbr.route_table.id, priority=PRIORITY_BGP))
+                                          usable=up, table=table, priority=PRIORITY_BGP,
+                                          valid=not (gateway and prefix in cloud_owned),
+                                          next_hop_rank=NEXT_HOP_VIRTUAL_INTERFACE if gateway else 0))
             if device is None:
                 continue
-            line = f"{session.pc_id}.{vbr.vlan_id}"
-            for prefix in session.customer_learns:
-                self._route(device, Route(prefix=prefix, port=line, next_hop=session.vbr_ip, kind=RouteKind.BGP,
-                                          target=f"{session.vbr_ip} AS {session.vbr_asn}", usable=up,
-                                          priority=PRIORITY_BGP))
+            for prefix in session.customer_installs:
+                self._route(device, Route(prefix=prefix, port=session.device_port, next_hop=session.cloud_ip,
+                                          kind=RouteKind.BGP, target=f"{session.cloud_ip} AS {session.cloud_asn}",
+                                          usable=up, priority=PRIORITY_BGP))
+
+    def _cloud_blocks(self, session: Session) -> tuple[IPv4Network, ...]:
+        """What the cloud side of a session could advertise: the VPCs' blocks, and for a border gateway (which
+        announces segments) the subnets of the VPCs attached to it, so that explain names the segment."""
+        blocks = tuple(vpc.cidr for vpc in self.cloud.vpcs.values())
+        if session.router_kind == BORDER_GATEWAY:
+            attached = {a.vpc_id for a in self.cloud.attachments.values() if a.border_gateway_id == session.router_id}
+            blocks += tuple(vsw.cidr for vpc_id in attached for vsw in self.cloud.vpcs[vpc_id].vswitches.values())
+        return blocks
+
+    def _learnt_bgp_routes(self, vpc_id: str) -> None:
+        """A border gateway's valid BGP routes reach the VPC tables that learn from it, like its propagated ones
+        (inside the propagation's ranges; never over the VPC's own block or a segment it learnt already)."""
+        vpc = self.cloud.vpcs[vpc_id]
+        learnt = {r.prefix for r in self.routes[vpc.vrouter_id] if r.kind is RouteKind.PROPAGATED}
+        for propagation in self.cloud.propagations:
+            if propagation.vpc_id != vpc_id:
+                continue
+            bgw_id = propagation.border_gateway_id
+            mine = self.cloud.attachment_of(vpc_id, bgw_id)
+            next_hop, active = self.far_end[(vpc.vrouter_id, mine.id)]
+            for route in self.routes[bgw_id]:
+                prefix = route.prefix
+                if (route.kind is not RouteKind.BGP or not route.valid or prefix in learnt or prefix.overlaps(vpc.cidr)
+                        or not any(prefix.subnet_of(r) for r in propagation.ranges)):
+                    continue
+                learnt.add(prefix)
+                self._route(vpc.vrouter_id, Route(prefix=prefix, port=mine.id, next_hop=next_hop,
+                                                  kind=RouteKind.PROPAGATED, target=bgw_id, usable=active and route.usable,
+                                                  table=vpc.route_table.id, priority=PRIORITY_PROPAGATED))
 
     def _custom_routes(self, router_id: str, table: RouteTable) -> None:
         for entry in table.entries:
@@ -319,3 +363,12 @@ class _Builder:
             self._route(router_id, Route(prefix=entry.destination, port=port if next_hop else None,
                                          next_hop=next_hop, kind=RouteKind.CUSTOM, target=entry.next_hop_id, usable=active,
                                          table=table.id, priority=PRIORITY_STATIC))
+
+
+def _advertise_fix(session: Session) -> str:
+    """How the cloud side comes to advertise a prefix to the customer device."""
+    if session.router_kind == BORDER_GATEWAY:
+        return ("propagate {prefix} into " + session.router_id + " (vpc_attachments: `propagate: all`, or list its "
+                "subnet): the border gateway announces its valid routes")
+    return ("AddBgpNetwork on " + session.router_id + ": add {{router_id: " + session.router_id
+            + ", dst_cidr_block: {prefix}}} under bgp_networks")

@@ -1,13 +1,14 @@
-"""BGP daemons of a run: FRR (zebra, bgpd) on the customer device and os-ken's BGPSpeaker for each VBR.
+"""BGP daemons of a run: FRR (zebra, bgpd) on the customer device and os-ken's BGPSpeaker for each cloud end.
 
 FRR runs without systemd: each daemon is started inside the device's network
 namespace with its own configuration, pid file, zserv socket and vty socket
 directory under the run's state directory, and is stopped with the run (the
 cleanup sweep finds stragglers: every process in a node's namespace belongs
-to the run). The VBR's speaker runs in its speaker node (see
-routing/topology.py), whose address is the VBR's own on the leased line: the
-VBR's flows hand it every TCP segment for that address, so the session
-crosses the access point and VLAN 1000 like any other traffic.
+to the run). A session's cloud end (a VBR, or a border gateway's private
+virtual interface) has a speaker node of its own (see routing/topology.py),
+whose address is the router's own on the leased line: the router's flows hand
+it every TCP segment for that address, so the session crosses the access
+point and the line's VLAN like any other traffic.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from emulator.cloud.control_plane import ControlPlane
 from emulator.errors import RuntimeFailure
 from emulator.plan import Plan
 from emulator.routing.bgp import Learned, Session
-from emulator.routing.topology import speaker_id
 from emulator.runtime.commands import in_namespace, python_module, run
 
 FRR_DAEMONS = Path("/usr/lib/frr")
@@ -57,10 +57,10 @@ class CustomerFrr:
     directory: Path
     bgp: CustomerBgp
     router_id: str
-    permitted: list[IPv4Network] = field(default_factory=list)    # what the outbound prefix-list lets through
+    permitted: dict[IPv4Network, int] = field(default_factory=dict)   # what the outbound prefix-list lets through
 
     def start(self) -> None:
-        self.permitted = list(self.bgp.networks)
+        self.permitted = {network: 5 * seq for seq, network in enumerate(self.bgp.networks, start=1)}
         self.directory.mkdir(parents=True, exist_ok=True)
         user = pwd.getpwnam(FRR_USER)
         for parent in [self.directory, *self.directory.parents]:
@@ -102,16 +102,20 @@ class CustomerFrr:
         return result.stdout
 
     def advertise(self, network: IPv4Network) -> None:
-        """`network NET` (and NET let through the outbound prefix-list, once)."""
+        """`network NET`, and NET let through the outbound prefix-list."""
         commands = ["configure terminal"]
         if network not in self.permitted:
-            self.permitted.append(network)
-            commands.append(f"ip prefix-list {frr_config.OUT_LIST} seq {5 * len(self.permitted)} permit {network}")
+            self.permitted[network] = max(self.permitted.values(), default=0) + 5
+            commands.append(f"ip prefix-list {frr_config.OUT_LIST} seq {self.permitted[network]} permit {network}")
         self.vtysh(*commands, f"router bgp {self.bgp.asn}", "address-family ipv4 unicast", f"network {network}")
 
     def withdraw(self, network: IPv4Network) -> None:
-        self.vtysh("configure terminal", f"router bgp {self.bgp.asn}", "address-family ipv4 unicast",
-                   f"no network {network}")
+        """`no network NET`, and NET out of the outbound prefix-list: otherwise, when the cloud announces NET too,
+        FRR would send the cloud's own route back to it (and os-ken would keep it as received)."""
+        commands = ["configure terminal"]
+        if network in self.permitted:
+            commands.append(f"no ip prefix-list {frr_config.OUT_LIST} seq {self.permitted.pop(network)} permit {network}")
+        self.vtysh(*commands, f"router bgp {self.bgp.asn}", "address-family ipv4 unicast", f"no network {network}")
 
     def shutdown(self, down: bool) -> None:
         """`neighbor IP shutdown` for every neighbor (or its `no`)."""
@@ -141,10 +145,10 @@ class CustomerFrr:
 
 
 @dataclass
-class VbrSpeaker:
-    """os-ken's BGPSpeaker for one VBR, in its speaker node."""
+class CloudSpeaker:
+    """os-ken's BGPSpeaker for one session's cloud end (a VBR, or a private virtual interface), in its node."""
 
-    vbr_id: str
+    router_id: str
     node: str
     pid: int
     directory: Path
@@ -176,7 +180,8 @@ class VbrSpeaker:
             return {}
 
     def advertise(self, networks: list[IPv4Network]) -> None:
-        """AddBgpNetwork/DeleteBgpNetwork on the running VBR: the speaker reads its configuration again."""
+        """AddBgpNetwork/DeleteBgpNetwork on the running VBR (or what a border gateway announces): the speaker reads
+        its configuration again."""
         self.config["networks"] = [str(net) for net in networks]
         temporary = self.config_path.with_suffix(".tmp")
         temporary.write_text(json.dumps(self.config))
@@ -205,16 +210,16 @@ class SessionStatus:
     """One session now, from both ends."""
 
     customer_state: str
-    vbr_state: str
+    cloud_state: str
     customer_received: list[str]
     customer_advertised: list[str]
-    vbr_received: list[str]
-    vbr_advertised: list[str]
+    cloud_received: list[str]
+    cloud_advertised: list[str]
     last_reset: str = ""
 
     @property
     def established(self) -> bool:
-        return self.customer_state == "Established" and self.vbr_state == "Established"
+        return self.customer_state == "Established" and self.cloud_state == "Established"
 
 
 @dataclass
@@ -225,7 +230,7 @@ class BgpDaemons:
     plan: Plan
     pids: dict[str, int]
     directory: Path
-    speakers: dict[str, VbrSpeaker] = field(default_factory=dict)     # by VBR ID
+    speakers: dict[str, CloudSpeaker] = field(default_factory=dict)     # by speaker node ID
     customer: CustomerFrr | None = None
 
     def start(self, sessions: list[Session]) -> None:
@@ -233,8 +238,8 @@ class BgpDaemons:
         if missing and self.cloud.customer_bgp is not None:
             raise RuntimeFailure(f"BGP on the customer device needs FRR: missing {missing}",
                                  fix="run `make install` (it installs Debian's frr package)")
-        for vbr_id in sorted({session.vbr_id for session in sessions}):
-            self._start_speaker(vbr_id, [s for s in sessions if s.vbr_id == vbr_id])
+        for session in sessions:
+            self._start_speaker(session)
         bgp = self.cloud.customer_bgp
         if bgp is not None:
             device = self.plan.node(self.cloud.idcs[bgp.idc_id].device_id)
@@ -243,46 +248,47 @@ class BgpDaemons:
                                         bgp, router_id)
             self.customer.start()
 
-    def _start_speaker(self, vbr_id: str, sessions: list[Session]) -> None:
-        vbr = self.cloud.vbrs[vbr_id]
-        node = self.plan.node(speaker_id(vbr_id))
-        vbr_node = self.plan.node(vbr_id)
-        port_no, _mac = vbr_node.speaker or (None, None)
-        vbr_mac = next(i.mac for i in vbr_node.interfaces if i.port_no == port_no)
+    def _start_speaker(self, session: Session) -> None:
+        node = self.plan.node(session.speaker)
+        router = self.plan.node(session.router_id)
+        port_no = next(port for address, port, _mac in router.speakers if address == str(session.cloud_ip))
+        router_mac = next(i.mac for i in router.interfaces if i.port_no == port_no)
         pid = self.pids[node.name]
-        intf = node.interfaces[0].name
-        for session in sessions:   # the VBR routes the speaker's packets: no ARP needed towards the line
-            run(in_namespace(pid, ["ip", "neigh", "replace", str(session.customer_ip), "lladdr", vbr_mac,
-                                   "dev", intf, "nud", "permanent"]))
-        config = {"router_id": str(vbr.local_gateway.ip), "local_asn": sessions[0].vbr_asn,
-                  "peers": [{"ip": str(s.customer_ip), "remote_asn": s.expected_customer_asn, "password": s.vbr_key}
-                            for s in sessions],
-                  "networks": [str(net) for net in self.cloud.bgp_networks.get(vbr_id, [])]}
-        speaker = VbrSpeaker(vbr_id, node.name, pid, self.directory, config)
+        # The router routes the speaker's packets: no ARP needed towards the line.
+        run(in_namespace(pid, ["ip", "neigh", "replace", str(session.customer_ip), "lladdr", router_mac,
+                               "dev", node.interfaces[0].name, "nud", "permanent"]))
+        config = {"router_id": str(session.cloud_ip), "local_asn": session.cloud_asn,
+                  "peers": [{"ip": str(session.customer_ip), "remote_asn": session.expected_customer_asn,
+                             "password": session.cloud_key}],
+                  "networks": [str(net) for net in session.cloud_advertises]}
+        speaker = CloudSpeaker(session.router_id, node.name, pid, self.directory, config)
         speaker.start()
-        self.speakers[vbr_id] = speaker
+        self.speakers[session.speaker] = speaker
+
+    def speaker_of(self, router_id: str) -> CloudSpeaker | None:
+        return next((s for s in self.speakers.values() if s.router_id == router_id), None)
 
     def learned(self, sessions: list[Session]) -> Learned:
         received: dict[str, tuple[IPv4Network, ...]] = {}
         for session in sessions:
-            state = self.speakers[session.vbr_id].state()
+            state = self.speakers[session.speaker].state()
             prefixes = state.get("received", {}).get(str(session.customer_ip), [])
             received[session.peer_id] = tuple(IPv4Network(p) for p in prefixes)
         return Learned(received=received)
 
     def status(self, session: Session) -> SessionStatus:
-        state = self.speakers[session.vbr_id].state()
+        state = self.speakers[session.speaker].state()
         peer = state.get("peers", {}).get(str(session.customer_ip), {})
-        customer_ip, vbr_ip = str(session.customer_ip), str(session.vbr_ip)
-        frr = self.customer.neighbor(vbr_ip) if self.customer else {}
+        customer_ip, cloud_ip = str(session.customer_ip), str(session.cloud_ip)
+        frr = self.customer.neighbor(cloud_ip) if self.customer else {}
         established = frr.get("bgpState") == "Established"
         return SessionStatus(
             customer_state=frr.get("bgpState", "no neighbor" if self.customer else "no BGP"),
-            vbr_state=peer.get("state", "Idle"),
-            customer_received=self.customer.received(vbr_ip) if self.customer and established else [],
-            customer_advertised=self.customer.advertised(vbr_ip) if self.customer and established else [],
-            vbr_received=state.get("received", {}).get(customer_ip, []),
-            vbr_advertised=state.get("advertised", []) if peer.get("state") == "Established" else [],
+            cloud_state=peer.get("state", "Idle"),
+            customer_received=self.customer.received(cloud_ip) if self.customer and established else [],
+            customer_advertised=self.customer.advertised(cloud_ip) if self.customer and established else [],
+            cloud_received=state.get("received", {}).get(customer_ip, []),
+            cloud_advertised=state.get("advertised", []) if peer.get("state") == "Established" else [],
             last_reset=_last_reset(frr))
 
     def stop(self) -> None:

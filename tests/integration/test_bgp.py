@@ -41,9 +41,9 @@ def test_the_session_comes_up_and_routes_are_installed_on_both_sides(bgp_live):
     prepared, live = bgp_live
     [watch] = live.bgp_convergence.watches
     assert not live.bgp_convergence.timed_out
-    assert watch.status.customer_state == "Established" and watch.status.vbr_state == "Established"
+    assert watch.status.customer_state == "Established" and watch.status.cloud_state == "Established"
     assert watch.established_s is not None and watch.converged_s >= watch.established_s
-    assert watch.status.vbr_received == ["172.16.0.0/12"]
+    assert watch.status.cloud_received == ["172.16.0.0/12"]
     assert sorted(watch.status.customer_received) == ["10.10.0.0/16", "192.168.0.0/16"]
     assert "nw_dst=172.16.0.0/12" in _vbr_flows(live, prepared), "the learned route is a flow on the VBR"
     routes = _kernel_routes(live, prepared)
@@ -69,7 +69,7 @@ def test_the_session_goes_down_and_comes_back(bgp_live):
     lab = Lab(prepared, live)
     lab.bgp_session(up=False)
     status = live.bgp.status(live.bgp_convergence.watches[0].session)
-    assert not status.established and status.vbr_received == []
+    assert not status.established and status.cloud_received == []
     assert "192.168.0.0/16" not in _kernel_routes(live, lab.prepared)
     assert not _ping(live, lab.prepared, "idc-server-1", "192.168.1.10")
     lab.bgp_session(up=True)

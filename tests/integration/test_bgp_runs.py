@@ -26,12 +26,30 @@ def test_the_session_crosses_vlan_1000_and_terminates_at_the_vbrs_address(tmp_pa
     assert cleanup.leftovers().empty()
 
 
+def test_jd_clouds_session_crosses_vlan_200_to_the_border_gateway_and_the_run_passes(tmp_path):
+    from scapy.all import TCP, Dot1Q, IP, rdpcap
+
+    prepared = session.prepare(scenario.load("multi_vpc_border_gateway_bgp"))
+    outcome = runner.execute(prepared, artifacts=tmp_path, capture=["dc-bj0001"])
+    assert outcome.passed, [c for c in outcome.checks if not c.passed]
+    [check] = [c for c in outcome.checks if c.kind.value == "bgp"]
+    assert (check.dst, check.detail.peer, check.detail.installed_prefixes) == ("bgw-bj0001", "pvi-bj0001",
+                                                                               ("192.168.0.0/16",))
+    trunk_end = next(c for c in outcome.captures if c.end.node_id == "bgw-bj0001")
+    bgp = [frame for frame in rdpcap(str(trunk_end.path))
+           if TCP in frame and 179 in (frame[TCP].sport, frame[TCP].dport)]
+    assert bgp, "no BGP segment on the trunk"
+    assert all(Dot1Q in frame and frame[Dot1Q].vlan == 200 for frame in bgp)
+    assert {frame[IP].src for frame in bgp} | {frame[IP].dst for frame in bgp} == {"10.255.0.1", "10.255.0.2"}
+    assert cleanup.leftovers().empty()
+
+
 def test_a_111th_prefix_is_discarded_and_the_run_says_so():
     prepared = session.prepare(scenario.load("bgp_route_limit"))
     outcome = runner.execute(prepared)
     assert outcome.passed
     [check] = [c for c in outcome.checks if c.kind.value == "bgp"]
-    assert len(check.detail.received_prefixes["vbr"]) == 111
+    assert len(check.detail.received_prefixes["cloud"]) == 111
     assert len(check.detail.installed_prefixes) == 110 and check.detail.discarded_prefixes == 1
     assert any("discarded 1 of the 111 prefixes" in note and "172.17.109.0/24" in note for note in outcome.notes)
 
@@ -43,5 +61,5 @@ def test_broken_sessions_never_come_up_and_say_why(name, frr_says):
     assert outcome.passed, [c for c in outcome.checks if not c.passed]
     [check] = [c for c in outcome.checks if c.kind.value == "bgp"]
     assert check.detail.session_state["customer"] != "Established"
-    assert check.detail.received_prefixes == {"customer": [], "vbr": []}
+    assert check.detail.received_prefixes == {"customer": [], "cloud": []}
     assert check.detail.reason and frr_says in check.detail.last_notification

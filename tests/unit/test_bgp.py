@@ -12,10 +12,10 @@ from emulator import frr_config, scenario
 from emulator.cloud.resources import NextHopType
 from emulator.errors import CloudError
 from emulator.plan import make_plan
-from emulator.routing.bgp import Learned, accepted, sessions
+from emulator.routing.bgp import Learned, accepted, sessions, speaker_id
 from emulator.routing.model import RouteKind
 from emulator.routing.reachability import evaluate
-from emulator.routing.topology import build_network, speaker_id
+from emulator.routing.topology import build_network
 from emulator.scenario import SCENARIO_DIR
 
 BGP_SCENARIO = SCENARIO_DIR / "multi_vpc_leased_line_bgp.yaml"
@@ -38,7 +38,7 @@ def test_the_shipped_scenario_predicts_an_established_session_both_ways():
     loaded = scenario.load("multi_vpc_leased_line_bgp")
     [session] = sessions(loaded.cloud)
     assert session.expected_state == "Established"
-    assert session.vbr_learns == (IPv4Network("172.16.0.0/12"),)
+    assert session.cloud_learns == (IPv4Network("172.16.0.0/12"),)
     assert set(session.customer_learns) == {IPv4Network("10.10.0.0/16"), IPv4Network("192.168.0.0/16")}
 
 
@@ -80,7 +80,7 @@ def test_a_111th_prefix_is_explained(write_scenario, bgp_data):
     bgp["networks"] = [f"172.{16 + i // 256}.{i % 256}.0/24" for i in range(1, 112)] + ["172.16.0.0/12"]
     loaded = _load(write_scenario, bgp_data)
     [session] = sessions(loaded.cloud)
-    assert session.discarded == 2 and len(session.vbr_learns) == 110
+    assert session.discarded == 2 and len(session.cloud_learns) == 110
     # The discarded are the last in address order: 172.16.111.0/24 is kept, the /12 (sorted first) is kept too.
     network = build_network(loaded.cloud)
     result = evaluate(network, "i-vpcb-1", "idc-server-1")
@@ -155,7 +155,7 @@ def test_the_vbr_hands_tcp_for_its_address_to_its_speaker_whatever_the_ttl():
     plan = make_plan(network, "t")
     vbr = plan.node("vbr-12345678")
     speaker = plan.node(speaker_id("vbr-12345678"))
-    assert vbr.speaker == (vbr.interface("bgp").port_no, speaker.interfaces[0].mac)
+    assert vbr.speakers == (("10.100.0.1", vbr.interface("bgp").port_no, speaker.interfaces[0].mac),)
     flows = flows_for(vbr)
     line_table = 1 + 1 + sorted({i.transit_group for i in vbr.interfaces if i.transit_group}).index("leased_line")
     bgp = lookup(flows, line_table, {"eth_type": 0x0800, "ip_proto": 6, "ipv4_dst": "10.100.0.1", "nw_ttl": 1})

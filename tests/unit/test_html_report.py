@@ -42,13 +42,13 @@ def test_bgp_sessions_have_their_own_table(tmp_path):
     prepared = session.prepare(scenario.load("bgp_wrong_peer_asn"))
     checks = [ping.ping_result(ping.Echoes(2, 0), pair, None) for pair in prepared.expected.values()]
     checks.append(CheckResult("customer-router", "vbr-12345678", True, BgpDetail(
-        peer="bgp-12345678", session_state={"customer": "Idle", "vbr": "Idle"}, expected_state="not established",
-        received_prefixes={"customer": [], "vbr": []}, advertised_prefixes={"customer": [], "vbr": []},
+        peer="bgp-12345678", session_state={"customer": "Idle", "cloud": "Idle"}, expected_state="not established",
+        received_prefixes={"customer": [], "cloud": []}, advertised_prefixes={"customer": [], "cloud": []},
         installed_prefixes=(), discarded_prefixes=0, established_s=None, converged_s=None,
         reason="expects peer AS 65002 <b>", last_notification="OPEN Message Error/Bad Peer AS")))
     environment = Environment(datapath="user", kernel_ovs_module=False, netem=False, vlan_8021q=False, htb=True)
     outcome = session.RunOutcome(prepared, environment, checks, {"total_s": 2.0}, "nothing left")
     page = html_report.render(outcome, tmp_path)
     assert "<h2>BGP sessions</h2>" in page
-    assert "customer Idle, VBR Idle (not established)" in page and "FRR: OPEN Message Error/Bad Peer AS" in page
+    assert "customer Idle, vbr-12345678 Idle (not established)" in page and "FRR: OPEN Message Error/Bad Peer AS" in page
     assert "&lt;b&gt;" in page and "65002 <b>" not in page

@@ -12,7 +12,7 @@ class JDCloud(Provider):
     ROUTER_ROLE = "VPC router"
     INSTANCE_ROLE = "VM instance"
     SUBNETS_KEY = "subnets"
-    RESOURCES = frozenset({"border gateways"})
+    RESOURCES = frozenset({"border gateways", "physical connections", "private virtual interfaces"})
     LOCAL_ROUTE_PER_SUBNET = False      # one local route for the whole VPC CIDR
     ROUTES_INTO_OWN_VPC = False         # the local route covers the VPC: an entry inside it is refused
 

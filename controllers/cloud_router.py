@@ -7,9 +7,11 @@ the new cookie and loses the flows still carrying the old one: no restart,
 and unchanged flows are simply rewritten. Packet-ins are answered by
 slow_path.py. Nothing here decides anything about routing.
 
-A restarted controller takes over without deleting anything: it rewrites the
-current generation's flows (same cookie, so transit traffic never misses a
-flow). After each bridge's barrier reply it rewrites the status file, from
+ECMP entries use select groups whose IDs carry the generation too: the new
+generation's groups are added before its flows, the old ones deleted after
+the old flows. A restarted controller takes over without deleting anything: it
+rewrites the current generation's flows (same cookie, so transit traffic never
+misses a flow; adding a group that exists already is refused harmlessly). After each bridge's barrier reply it rewrites the status file, from
 which the runtime learns when the slow path (ARP, ICMP) is back.
 """
 
@@ -27,12 +29,13 @@ from os_ken.lib import hub
 from os_ken.ofproto import ofproto_v1_3
 
 from controllers import slow_path
-from controllers.flows import Flow, flows_for
+from controllers.flows import Flow, Group, flows_for, groups_for
 from emulator.plan import Plan, PlanNode
 
 LOG = logging.getLogger("cloud_router")
 PLAN_POLL_S = 0.05
 ALL_COOKIE_BITS = 0xFFFFFFFFFFFFFFFF
+GROUPS_PER_GENERATION = 1024     # group ID = generation * this + the group's index: generations never share one
 
 
 class CloudRouterApp(app_manager.OSKenApp):
@@ -46,6 +49,7 @@ class CloudRouterApp(app_manager.OSKenApp):
         self.generation = 0
         self.nodes: dict[int, PlanNode] = {}
         self.ready: set[int] = set()     # bridges whose current flows are confirmed by a barrier reply
+        self.group_counts: dict[int, int] = {}   # bridge -> how many groups its current generation has
         self._plan_stamp = None
         self._load_plan()
         self.watcher = hub.spawn(self._watch_plan)
@@ -80,11 +84,17 @@ class CloudRouterApp(app_manager.OSKenApp):
         if node is None:
             LOG.warning("datapath %016x is not in the plan; leaving it alone", datapath.id)
             return
+        groups = groups_for(node)
+        for group in groups:
+            datapath.send_msg(to_group_mod(datapath, group, self.generation))
         flows = flows_for(node)
         for flow in flows:
             datapath.send_msg(to_flow_mod(datapath, flow, self.generation))
         if previous is not None:
             datapath.send_msg(delete_generation(datapath, previous))
+            for index in range(self.group_counts.get(datapath.id, 0)):
+                datapath.send_msg(delete_group(datapath, group_id(previous, index)))
+        self.group_counts[datapath.id] = len(groups)
         datapath.send_msg(datapath.ofproto_parser.OFPBarrierRequest(datapath))
         LOG.info("%s (%s, %s): generation %d, %d flows", node.name, node.role, node.id, self.generation, len(flows))
 
@@ -137,11 +147,30 @@ class CloudRouterApp(app_manager.OSKenApp):
             datapath.send_msg(to_packet_out(datapath, reply))
 
 
-def to_actions(parser, ofproto, actions):
+def group_id(generation: int, index: int) -> int:
+    return (generation % 4_000_000) * GROUPS_PER_GENERATION + index
+
+
+def to_group_mod(datapath, group: Group, generation: int):
+    parser, ofproto = datapath.ofproto_parser, datapath.ofproto
+    buckets = [parser.OFPBucket(weight=1, watch_port=ofproto.OFPP_ANY, watch_group=ofproto.OFPG_ANY,
+                                actions=to_actions(parser, ofproto, bucket, generation)) for bucket in group.buckets]
+    return parser.OFPGroupMod(datapath, ofproto.OFPGC_ADD, ofproto.OFPGT_SELECT, group_id(generation, group.index),
+                              buckets)
+
+
+def delete_group(datapath, gid: int):
+    parser, ofproto = datapath.ofproto_parser, datapath.ofproto
+    return parser.OFPGroupMod(datapath, ofproto.OFPGC_DELETE, ofproto.OFPGT_SELECT, gid, [])
+
+
+def to_actions(parser, ofproto, actions, generation: int = 0):
     built = []
     for action in actions:
         kind = action[0]
-        if kind == "output":
+        if kind == "group":
+            built.append(parser.OFPActionGroup(group_id(generation, action[1])))
+        elif kind == "output":
             built.append(parser.OFPActionOutput(action[1]))
         elif kind == "controller":
             built.append(parser.OFPActionOutput(ofproto.OFPP_CONTROLLER, ofproto.OFPCML_NO_BUFFER))
@@ -163,7 +192,7 @@ def to_flow_mod(datapath, flow: Flow, cookie: int):
     instructions = []
     if flow.actions:
         instructions.append(parser.OFPInstructionActions(ofproto.OFPIT_APPLY_ACTIONS,
-                                                         to_actions(parser, ofproto, flow.actions)))
+                                                         to_actions(parser, ofproto, flow.actions, cookie)))
     if flow.goto is not None:
         instructions.append(parser.OFPInstructionGotoTable(flow.goto))
     # Ordered so that prerequisites come first: os-ken puts Nicira fields (nw_ttl) before eth_type otherwise.

@@ -12,7 +12,9 @@ Router pipeline
            controller (ARP reply, ICMP echo), except TCP, which a VBR with BGP
            hands to its speaker's port; TTL <= 1 goes to the controller
            (ICMP time exceeded); then one flow per forwarding entry:
-           decrement TTL, rewrite MACs, tag if the out port is tagged, output.
+           decrement TTL, rewrite MACs, tag if the out port is tagged, output;
+           an ECMP entry's flow decrements TTL and hands the packet to a select
+           group with one such bucket per next hop.
 Access point
   table 0  customer port -> push the VBR's VLAN -> trunk; trunk with that VLAN
            -> pop -> customer port.
@@ -50,6 +52,16 @@ ROUTE_BASE = 1000
 Action = tuple[Any, ...]
 MATCH_FIELD_ORDER = ("in_port", "eth_type", "vlan_vid", "arp_op", "arp_tpa", "ip_proto", "ipv4_dst", "nw_ttl")
 IP_PROTO_TCP = 6
+
+
+@dataclass(frozen=True)
+class Group:
+    """An OpenFlow select group: one bucket of actions per ECMP next hop. OVS picks a bucket by a symmetric hash of
+    the 5-tuple (dp_hash), so each flow stays on one next hop. `index` is unique in its node; the controller turns
+    it into a group ID of the plan's generation."""
+
+    index: int
+    buckets: tuple[tuple[Action, ...], ...]
 
 
 @dataclass(frozen=True)
@@ -145,21 +157,47 @@ def _route_table(node: PlanNode, table: int, group: str) -> list[Flow]:
             flows.append(Flow(table, PRIO_NO_TRANSIT, _match(in_port=intf.port_no, eth_type=ETH_TYPE_IP), ()))
 
     by_port = {intf.port_no: intf for intf in node.interfaces}
+    groups = {tuple(g.buckets): g.index for g in groups_for(node)}
     for entry in node.forwarding:
         prefix = IPv4Network(entry.prefix)
         match = _match(eth_type=ETH_TYPE_IP, ipv4_dst=(str(prefix.network_address), str(prefix.netmask)))
         priority = (LOCAL_ROUTE_BASE if entry.local else ROUTE_BASE) + prefix.prefixlen
-        out = by_port.get(entry.port_no) if entry.port_no is not None else None
-        if out is None or entry.dst_mac is None or (group and out.transit_group == group):
+        hops = entry.ecmp or ((entry.port_no, entry.dst_mac),)
+        buckets = tuple(_next_hop_actions(by_port[port], mac) for port, mac in hops
+                        if port is not None and mac is not None and port in by_port
+                        and not (group and by_port[port].transit_group == group))
+        if not buckets:
             flows.append(Flow(table, priority, match, ()))     # drop: local without host, inactive, not transitive
-            continue
-        actions: list[Action] = [("dec_ttl",), ("set_field", "eth_src", out.mac),
-                                 ("set_field", "eth_dst", entry.dst_mac)]
-        if out.vlan is not None:
-            actions += [("push_vlan", ETH_TYPE_8021Q), ("set_field", "vlan_vid", OFPVID_PRESENT | out.vlan)]
-        actions.append(("output", entry.port_no))
-        flows.append(Flow(table, priority, match, tuple(actions)))
+        elif len(buckets) == 1:
+            flows.append(Flow(table, priority, match, (("dec_ttl",), *buckets[0])))
+        else:
+            flows.append(Flow(table, priority, match, (("dec_ttl",), ("group", groups[buckets]))))
     return flows
+
+
+def _next_hop_actions(out, mac: str) -> tuple[Action, ...]:
+    """Rewrite the MACs for the next hop, tag if its port is tagged, send."""
+    actions: list[Action] = [("set_field", "eth_src", out.mac), ("set_field", "eth_dst", mac)]
+    if out.vlan is not None:
+        actions += [("push_vlan", ETH_TYPE_8021Q), ("set_field", "vlan_vid", OFPVID_PRESENT | out.vlan)]
+    actions.append(("output", out.port_no))
+    return tuple(actions)
+
+
+def groups_for(node: PlanNode) -> list[Group]:
+    """The select groups a router's ECMP entries need: one per distinct set of buckets, in every routing table
+    (an entry's next hops of the ingress port's own transit group are left out of that table's group)."""
+    if node.kind is not NodeKind.CLOUD_ROUTER:
+        return []
+    by_port = {intf.port_no: intf for intf in node.interfaces}
+    found: dict[tuple[tuple[Action, ...], ...], int] = {}
+    for ingress in route_tables(node):
+        for entry in node.forwarding:
+            buckets = tuple(_next_hop_actions(by_port[port], mac) for port, mac in entry.ecmp
+                            if port in by_port and not (ingress and by_port[port].transit_group == ingress))
+            if len(buckets) > 1 and buckets not in found:
+                found[buckets] = len(found)
+    return [Group(index, buckets) for buckets, index in found.items()]
 
 
 def lookup(flows: list[Flow], table: int, packet: dict[str, Any]) -> Flow | None:

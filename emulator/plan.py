@@ -48,6 +48,8 @@ class ForwardingEntry:
     dst_mac: str | None
     why: str = ""
     local: bool = False       # a local route: preferred over any non-local one, whatever the prefix length
+    # An ECMP route with two or more usable next hops: every (port, next-hop MAC), flows spread by hash over them
+    ecmp: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,8 @@ def _node_from(raw: dict[str, Any]) -> PlanNode:
     return PlanNode(
         name=raw["name"], id=raw["id"], kind=NodeKind(raw["kind"]), role=raw["role"], label=raw["label"], dpid=raw["dpid"],
         interfaces=tuple(PlanInterface(**i) for i in raw["interfaces"]),
-        forwarding=tuple(ForwardingEntry(**f) for f in raw["forwarding"]),
+        forwarding=tuple(ForwardingEntry(**{**f, "ecmp": tuple(tuple(hop) for hop in f.get("ecmp", ()))})
+                         for f in raw["forwarding"]),
         linux_routes=tuple(LinuxRoute(**r) for r in raw["linux_routes"]),
         bridges=tuple(LinuxBridge(name=b["name"], address=b["address"], members=tuple(b["members"]))
                       for b in raw["bridges"]),
@@ -254,14 +257,27 @@ def _forwarding(network: Network, node: Node, mine: list[PlanInterface],
 
     entries: dict[IPv4Network, ForwardingEntry] = {}
 
-    def add(prefix: IPv4Network, resolved: tuple[int, str] | None, why: str, local: bool) -> None:
+    def add(prefix: IPv4Network, resolved: tuple[int, str] | None, why: str, local: bool,
+            ecmp: tuple[tuple[int, str], ...] = ()) -> None:
         if prefix in entries:
             return
         port_no, mac = resolved if resolved else (None, None)
-        entries[prefix] = ForwardingEntry(prefix=str(prefix), port_no=port_no, dst_mac=mac, why=why, local=local)
+        entries[prefix] = ForwardingEntry(prefix=str(prefix), port_no=port_no, dst_mac=mac, why=why, local=local,
+                                          ecmp=ecmp if len(ecmp) > 1 else ())
 
-    # Preferred routes first, so that for one prefix the static entry wins over the propagated one.
-    for route in sorted((r for r in node.routes if r.valid), key=lambda r: r.rank):
+    # Preferred routes first, so that for one prefix the static entry wins over the propagated one; of an ECMP
+    # entry's next hops, the usable ones first.
+    routes = sorted((r for r in node.routes if r.valid), key=lambda r: (*r.rank, not r.usable))
+    for route in routes:
+        if route.ecmp and route.usable and route.port is not None and route.prefix not in entries:
+            members = [r for r in routes if r.ecmp and r.usable and r.port is not None and r.prefix == route.prefix
+                       and r.rank == route.rank]
+            hops = [(r, resolve(r.port, r.next_hop or r.prefix.network_address)) for r in members]
+            hops = [(r, found) for r, found in hops if found is not None]
+            if hops:
+                add(route.prefix, hops[0][1], "ECMP -> " + ", ".join(r.target for r, _found in hops), route.local,
+                    tuple(found for _r, found in hops))
+    for route in routes:
         if route.kind is RouteKind.CONNECTED and route.port is not None:
             for (far_node, far_port), _links in neighbours(network, node.id, route.port):
                 address = network.nodes[far_node].port(far_port).address

@@ -206,6 +206,8 @@ CODE_FIELDS: dict[str, tuple[str, ...]] = {
     "InvalidParameter.Asn": ("asn", "customer_asn"),
     "InvalidParameter.CrossAccount": ("vpc", "peer_vpc", "border_gateway"),
     "InvalidParameter.VlanId": ("vlan_id",),
+    "InvalidParameter.NextHopList": ("next_hop_list",),
+    "MissingParameter.NextHop": ("next_hop_id", "next_hop_type"),
     "InvalidParameter.VlanIdConflict": ("vlan_id",),
     "InvalidParameter.InterconnectCidr": ("interconnect_cidr",),
     "QuotaExceeded.PrivateVirtualInterface": ("physical_connection",),
@@ -372,11 +374,12 @@ class _Applier:
         self.log.append(f"Activate {ref.router_interface}")
 
     def _route_entry(self, entry: schema.RouteEntry, loc: tuple[Any, ...]) -> None:
+        hops = [hop.next_hop_id for hop in entry.next_hop_list] if entry.next_hop_list is not None else None
         self.cloud.add_route_entry(router_id=entry.router_id, destination=entry.destination_cidr,
-                                   next_hop_type=NextHopType(entry.next_hop_type), next_hop_id=entry.next_hop_id,
-                                   where=self.where(*loc))
-        self.log.append(f"Route entry on {entry.router_id}: {entry.destination_cidr} -> "
-                        f"{entry.next_hop_type} {entry.next_hop_id}")
+                                   next_hop_type=NextHopType(entry.next_hop_type) if entry.next_hop_type else None,
+                                   next_hop_id=entry.next_hop_id, next_hop_list=hops, where=self.where(*loc))
+        target = f"ECMP over {', '.join(hops)}" if hops else f"{entry.next_hop_type} {entry.next_hop_id}"
+        self.log.append(f"Route entry on {entry.router_id}: {entry.destination_cidr} -> {target}")
 
     def _route_propagation(self, propagation: schema.RoutePropagation, loc: tuple[Any, ...]) -> None:
         self.cloud.propagate_routes(vpc_id=propagation.vpc, bgw_id=propagation.border_gateway,

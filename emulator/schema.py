@@ -233,11 +233,21 @@ class Connect(Strict):
     router_interface: CloudId
 
 
+class EcmpNextHop(Strict):
+    next_hop_type: Literal["RouterInterface"] = "RouterInterface"
+    next_hop_id: CloudId
+
+
 class RouteEntry(Strict):
+    """CreateRouteEntry: one next hop, or (a VRouter's table) an ECMP route over 2-4 router interfaces."""
+
     router_id: CloudId
     destination_cidr: Cidr
-    next_hop_type: Literal["RouterInterface", "PhysicalConnection", "BorderGateway", "VpcPeering"]
-    next_hop_id: CloudId
+    next_hop_type: Literal["RouterInterface", "PhysicalConnection", "BorderGateway", "VpcPeering"] | None = None
+    next_hop_id: CloudId | None = None
+    next_hop_list: list[EcmpNextHop] | None = Field(default=None, max_length=16,
+                                                    description="ECMP: 2 to 4 router interfaces, instead of "
+                                                                "next_hop_type and next_hop_id")
 
 
 ASN = Field(strict=True, ge=1, le=2**32 - 1, description="a 2- or 4-byte AS number")

@@ -34,6 +34,7 @@ MAX_VPCS_PER_LEASED_LINE = 5
 # tutorial; current documents do not list a VBR figure). See docs/scenario-reference.md.
 MAX_ROUTE_ENTRIES_VROUTER = 200
 MAX_ROUTE_ENTRIES_VBR = 48
+MAX_ECMP_NEXT_HOPS = 4      # CreateRouteEntry's NextHopList: 2 to 4 router interfaces (ROS ALIYUN::ECS::Route)
 VLAN_RANGE = range(0, 3000)
 PROVIDER_RESERVED = IPv4Network("100.64.0.0/10")   # route entries may not point into it
 # Blocks no VPC, IDC or route may use. CreateVpc refuses 100.64.0.0/10, 224.0.0.0/4, 127.0.0.0/8, 169.254.0.0/16
@@ -528,7 +529,7 @@ class ControlPlane(BorderGatewayOperations, DirectConnectOperations, BgpOperatio
             raise CloudError("IncorrectRIStatus", f"{ri_id} is {ri.status.value}; only Idle or Inactive interfaces "
                              "can be deleted", fix=f"deactivate {ri_id} first", where=where)
         table = self.route_table_of(ri.router_id)
-        users = [str(e.destination) for e in table.entries if e.next_hop_id == ri_id] if table else []
+        users = [str(e.destination) for e in table.entries if ri_id in e.next_hops] if table else []
         if users:
             raise CloudError("DependencyViolation.RouteEntry",
                              f"route entries of {ri.router_id} still use {ri_id}: {', '.join(users)}",
@@ -553,8 +554,13 @@ class ControlPlane(BorderGatewayOperations, DirectConnectOperations, BgpOperatio
 
     # ----- route tables -------------------------------------------------------------------------
 
-    def add_route_entry(self, *, router_id: str, destination: IPv4Network, next_hop_type: NextHopType,
-                        next_hop_id: str, where: str = "") -> RouteEntry:
+    def add_route_entry(self, *, router_id: str, destination: IPv4Network, next_hop_type: NextHopType | None = None,
+                        next_hop_id: str | None = None, next_hop_list: list[str] | None = None,
+                        where: str = "") -> RouteEntry:
+        """CreateRouteEntry: one next hop (NextHopType, NextHopId), or an ECMP route over 2-4 router interfaces
+        (NextHopList; a VRouter's table only)."""
+        next_hop_type, next_hop_id = self._next_hop_or_list(router_id, next_hop_type, next_hop_id, next_hop_list,
+                                                            where)
         table = self.route_table_of(router_id)
         if table is None:
             raise CloudError("InvalidRouterId.NotFound", f"no VBR or VRouter with ID {router_id}",
@@ -590,11 +596,36 @@ class ControlPlane(BorderGatewayOperations, DirectConnectOperations, BgpOperatio
                     raise CloudError("InvalidDestinationCidrBlock.InVpc",
                                      f"{destination} is inside {vswitch.id}'s block {vswitch.cidr}, a system route",
                                      fix="route only destinations that are not inside a vSwitch", where=where)
-        self._check_next_hop(router_id, next_hop_type, next_hop_id, where)
-        self._check_overlap(router_id, table, destination, next_hop_type, next_hop_id, where)
-        entry = RouteEntry(destination=destination, next_hop_type=next_hop_type, next_hop_id=next_hop_id)
+        for hop in next_hop_list or [next_hop_id]:
+            self._check_next_hop(router_id, next_hop_type, hop, where)
+            self._check_overlap(router_id, table, destination, next_hop_type, hop, where)
+        entry = RouteEntry(destination=destination, next_hop_type=next_hop_type, next_hop_id=next_hop_id,
+                           next_hop_list=tuple(next_hop_list or ()))
         table.entries.append(entry)
         return entry
+
+    def _next_hop_or_list(self, router_id: str, next_hop_type: NextHopType | None, next_hop_id: str | None,
+                          next_hop_list: list[str] | None, where: str) -> tuple[NextHopType, str]:
+        """CreateRouteEntry's rule: NextHopType and NextHopId, or NextHopList (ECMP), never both."""
+        if not next_hop_list:
+            if next_hop_type is None or not next_hop_id:
+                raise CloudError("MissingParameter.NextHop", "a route entry needs next_hop_type and next_hop_id, or "
+                                 "a next_hop_list", fix="name the next hop, or list 2 to 4 router interfaces under "
+                                 "next_hop_list (ECMP)", where=where)
+            return next_hop_type, next_hop_id
+        if next_hop_type is not None or next_hop_id:
+            raise CloudError("InvalidParameter.NextHopList", "an ECMP route entry gives next_hop_list instead of "
+                             "next_hop_type and next_hop_id, not both", fix="remove next_hop_type and next_hop_id",
+                             where=where)
+        if router_id in self.vbrs:
+            raise CloudError("InvalidParameter.NextHopList", f"{router_id} is a VBR: a VBR's route table takes no "
+                             "ECMP route (NextHopList)", fix="give the VBR one next hop per destination", where=where)
+        if not 2 <= len(next_hop_list) <= MAX_ECMP_NEXT_HOPS or len(set(next_hop_list)) != len(next_hop_list):
+            raise CloudError("InvalidParameter.NextHopList",
+                             f"an ECMP route lists 2 to {MAX_ECMP_NEXT_HOPS} different router interfaces, not "
+                             f"{', '.join(next_hop_list)}", fix="list 2 to 4 of this VRouter's router interfaces",
+                             where=where)
+        return NextHopType.ROUTER_INTERFACE, next_hop_list[0]
 
     def delete_route_entry(self, *, router_id: str, destination: IPv4Network, where: str = "") -> RouteEntry:
         table = self.route_table_of(router_id)

@@ -42,9 +42,6 @@ class DirectConnectOperations:
                  for pvi in self.private_virtual_interfaces.values()]
         return ends
 
-    def interfaces_of(self, bgw_id: str) -> list[PrivateVirtualInterface]:
-        return [pvi for pvi in self.private_virtual_interfaces.values() if pvi.border_gateway_id == bgw_id]
-
     def create_private_virtual_interface(self, *, account: str, pvi_id: str, name: str, physical_connection_id: str,
                                          bgw_id: str, vlan_id: int, interconnect: IPv4Network, route_type: str,
                                          customer_asn: int | None, where: str = "") -> PrivateVirtualInterface:

@@ -50,7 +50,12 @@ class NextHopType(str, Enum):
 class RouteEntry:
     destination: IPv4Network
     next_hop_type: NextHopType
-    next_hop_id: str
+    next_hop_id: str                     # an ECMP entry: its first next hop
+    next_hop_list: tuple[str, ...] = ()  # an ECMP entry (NextHopList): 2 to 4 of the VRouter's router interfaces
+
+    @property
+    def next_hops(self) -> tuple[str, ...]:
+        return self.next_hop_list or (self.next_hop_id,)
 
 
 @dataclass

@@ -89,6 +89,8 @@ class Route:
                                        # propagated after another one: JD Cloud keeps the first)
     next_hop_rank: int = 0             # a JD border gateway compares the next hop's type before the route's:
                                        # VPC attachment 100, private virtual interface 120 (0 elsewhere)
+    ecmp: bool = False                 # one next hop of an ECMP route entry: the plan spreads flows over those
+                                       # of its usable next hops (an OpenFlow select group)
 
     @property
     def rank(self) -> tuple[int, int]:
@@ -167,7 +169,7 @@ class Node:
             key = int(route.prefix.network_address) >> (32 - length) if length else 0
             same_prefix = index[0 if route.local else 1].setdefault(length, {})
             current = same_prefix.get(key)
-            if current is None or route.rank < current.rank:   # on a tie the first stays, as in min()
+            if current is None or _preference(route) < _preference(current):   # a tie: the first, as min()
                 same_prefix[key] = route
         return index
 
@@ -223,5 +225,10 @@ def best_route(routes: tuple[Route, ...], destination: IPv4Address) -> Route | N
     if not candidates:
         return None
     local = [route for route in candidates if route.local]
-    return min(local or candidates, key=lambda route: (-route.prefix.prefixlen, route.rank))
+    return min(local or candidates, key=lambda route: (-route.prefix.prefixlen, *_preference(route)))
 
+
+
+def _preference(route: Route) -> tuple[int, int, bool]:
+    """Between routes for the same prefix: the rank, then (the next hops of one ECMP entry) a usable one."""
+    return (*route.rank, not route.usable)

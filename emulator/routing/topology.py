@@ -354,15 +354,16 @@ class _Builder:
                                              next_hop=vbr.peer_gateway.ip, kind=RouteKind.CUSTOM, target=entry.next_hop_id,
                                              usable=up, table=table.id, priority=PRIORITY_STATIC))
                 continue
-            port = entry.next_hop_id
-            if entry.next_hop_type is NextHopType.BORDER_GATEWAY:
-                vpc = self.cloud.vpc_of_vrouter(router_id)
-                attachment = self.cloud.attachment_of(vpc.id, entry.next_hop_id) if vpc else None
-                port = attachment.id if attachment else ""
-            next_hop, active = self.far_end.get((router_id, port), (None, False))
-            self._route(router_id, Route(prefix=entry.destination, port=port if next_hop else None,
-                                         next_hop=next_hop, kind=RouteKind.CUSTOM, target=entry.next_hop_id, usable=active,
-                                         table=table.id, priority=PRIORITY_STATIC))
+            for hop in entry.next_hops:
+                port = hop
+                if entry.next_hop_type is NextHopType.BORDER_GATEWAY:
+                    vpc = self.cloud.vpc_of_vrouter(router_id)
+                    attachment = self.cloud.attachment_of(vpc.id, hop) if vpc else None
+                    port = attachment.id if attachment else ""
+                next_hop, active = self.far_end.get((router_id, port), (None, False))
+                self._route(router_id, Route(prefix=entry.destination, port=port if next_hop else None,
+                                             next_hop=next_hop, kind=RouteKind.CUSTOM, target=hop, usable=active,
+                                             table=table.id, priority=PRIORITY_STATIC, ecmp=bool(entry.next_hop_list)))
 
 
 def _advertise_fix(session: Session) -> str:

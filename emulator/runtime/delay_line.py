@@ -103,6 +103,7 @@ class DelayLine:
         self.random = random.Random()
         self.stopping = False
         self.reload_wanted = False
+        self.snapshot_wanted = False      # SIGUSR1: write the counters beside the parameters file, keep running
 
     def delay_s(self) -> float:
         params = self.params
@@ -166,6 +167,11 @@ class DelayLine:
                     self.params = Params.read(self.params_path)
                 except (OSError, ValueError) as exc:
                     print(f"delay line: could not read {self.params_path}: {exc}", file=sys.stderr, flush=True)
+            if self.snapshot_wanted:
+                self.snapshot_wanted = False
+                temporary = self.params_path.with_suffix(".counters.tmp")
+                temporary.write_text(json.dumps(self.counters()))
+                temporary.replace(snapshot_path(self.params_path))
             wait = self.send_due(time.monotonic())
             try:
                 readable, _, _ = select.select(readable_set, [], [], wait)
@@ -186,6 +192,11 @@ class DelayLine:
         return {"params": self.params.__dict__,
                 "directions": {way.name: way.counters() for way in self.ways.values()},
                 "kernel_drops": sum(kernel_drops(sock) for sock in self.ports.values())}
+
+
+def snapshot_path(params_path: Path) -> Path:
+    """Where a running line writes its counters on SIGUSR1."""
+    return params_path.with_suffix(".counters.json")
 
 
 def die_with_parent() -> None:
@@ -213,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     def reload(_signum, _frame) -> None:
         line.reload_wanted = True
 
+    def snapshot(_signum, _frame) -> None:
+        line.snapshot_wanted = True
+
     try:
         os.nice(NICENESS)
     except PermissionError:
@@ -221,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     die_with_parent()
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGHUP, reload)
+    signal.signal(signal.SIGUSR1, snapshot)
     print("ready", flush=True)
     line.run()
     print(json.dumps(line.counters()), flush=True)

@@ -15,6 +15,7 @@ import json
 import math
 import signal
 import subprocess
+import time
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -104,6 +105,23 @@ class DelayLineProcess:
         self.write(impairment)
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGHUP)
+
+    def snapshot(self, timeout: float = 3.0) -> dict | None:
+        """The running line's counters now (it writes them on SIGUSR1), or None if it does not answer in time."""
+        from emulator.runtime.delay_line import snapshot_path
+
+        path = snapshot_path(self.params_path)
+        path.unlink(missing_ok=True)
+        if self.process is None or self.process.poll() is not None:
+            return None
+        self.process.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                return json.loads(path.read_text())
+            except (OSError, ValueError):
+                time.sleep(0.02)
+        return None
 
     def stop(self) -> None:
         if self.process is None:

@@ -112,9 +112,34 @@ def test_udp_at_95_mbps_is_not_lost_without_loss_configured(live):
     assert result["lost_percent"] < 0.5, result
 
 
+def _line_counters(live) -> dict | None:
+    """The delay line's counters for the direction IDC -> VPC, now (None where netem does the work)."""
+    _, _, network = live
+    [line] = network.network.delay_lines.values()
+    counters = line.snapshot()
+    if counters is None:
+        return None
+    return max(counters["directions"].values(), key=lambda way: way["received"])
+
+
 @pytest.mark.parametrize("loss", [1.0, 5.0])
 def test_configured_loss_is_measured_within_half_a_point(live, loss):
+    """Two claims: the line drops the configured share of what it carries (within 0.5 points over 20,000+
+    datagrams), and end to end the receiver misses at least that. Above it, a machine under a CPU hog adds
+    losses of its own outside the line: measured 0-1.5 points in one of five to eight 5-s tests (the delay line
+    dropping 4.99% of what it received meanwhile; no drop counted by softnet, qdiscs, OVS or the receiving socket),
+    so the end-to-end figure is bounded, not pinned, there."""
     prepared = _apply(live, latency=20, loss=loss)
+    before = _line_counters(live)
     result = _iperf(live, prepared, udp=True, bandwidth_bps=60_000_000, length=1400, duration=5)
+    after = _line_counters(live)
     assert result["packets"] >= 20_000, result
-    assert abs(result["lost_percent"] - loss) <= 0.5, result
+    if not live[2].environment.netem:
+        assert before is not None and after is not None, "the delay line did not report its counters"
+    if before is not None and after is not None:
+        received = after["received"] - before["received"]
+        dropped = after["dropped_by_loss"] - before["dropped_by_loss"]
+        assert received >= 20_000 and abs(100 * dropped / received - loss) <= 0.5, (received, dropped)
+        assert loss - 0.5 <= result["lost_percent"] <= loss + 2.0, result
+    else:       # netem: no counters of its own; the end-to-end figure is the measure
+        assert abs(result["lost_percent"] - loss) <= 0.5, result

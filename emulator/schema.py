@@ -243,7 +243,8 @@ class RouteEntry(Strict):
 
     router_id: CloudId
     destination_cidr: Cidr
-    next_hop_type: Literal["RouterInterface", "PhysicalConnection", "BorderGateway", "VpcPeering"] | None = None
+    next_hop_type: Literal["RouterInterface", "PhysicalConnection", "BorderGateway", "VpcPeering", "VpcAttachment",
+                           "PrivateVirtualInterface"] | None = None
     next_hop_id: CloudId | None = None
     next_hop_list: list[EcmpNextHop] | None = Field(default=None, max_length=16,
                                                     description="ECMP: 2 to 4 router interfaces, instead of "

@@ -34,6 +34,7 @@ MAX_VPCS_PER_LEASED_LINE = 5
 # tutorial; current documents do not list a VBR figure). See docs/scenario-reference.md.
 MAX_ROUTE_ENTRIES_VROUTER = 200
 MAX_ROUTE_ENTRIES_VBR = 48
+MAX_STATIC_ROUTES_PER_GATEWAY = 50   # JD Cloud Direct Connect restrictions: static routes per border gateway
 MAX_ECMP_NEXT_HOPS = 4      # CreateRouteEntry's NextHopList: 2 to 4 router interfaces (ROS ALIYUN::ECS::Route)
 VLAN_RANGE = range(0, 3000)
 PROVIDER_RESERVED = IPv4Network("100.64.0.0/10")   # route entries may not point into it
@@ -565,20 +566,17 @@ class ControlPlane(BorderGatewayOperations, DirectConnectOperations, BgpOperatio
         if table is None:
             raise CloudError("InvalidRouterId.NotFound", f"no VBR or VRouter with ID {router_id}",
                              fix="name a VBR ID or a VPC's vrouter_id", where=where)
-        if router_id in self.border_gateways:
-            raise CloudError("InvalidParameter.NotSupported",
-                             f"{router_id}'s route table is filled by its VPC attachments, not by route entries",
-                             fix="change what the attachments propagate instead", where=where)
         if any(entry.destination == destination for entry in table.entries):
             raise CloudError("InvalidCIDRBlock.Duplicate",
                              f"{table.id} already has a route entry for {destination}",
                              fix="delete the existing entry or choose another destination", where=where)
-        quota = MAX_ROUTE_ENTRIES_VBR if router_id in self.vbrs else MAX_ROUTE_ENTRIES_VROUTER
+        kind, quota = (("VBR", MAX_ROUTE_ENTRIES_VBR) if router_id in self.vbrs else
+                       ("border gateway", MAX_STATIC_ROUTES_PER_GATEWAY) if router_id in self.border_gateways else
+                       ("VRouter", MAX_ROUTE_ENTRIES_VROUTER))
         if len(table.entries) >= quota:
             raise CloudError("QuotaExceeded.RouteEntry",
-                             f"{table.id} already has {quota} custom route entries, the most a "
-                             f"{'VBR' if router_id in self.vbrs else 'VRouter'}'s route table may hold",
-                             fix="summarise routes into fewer prefixes", where=where)
+                             f"{table.id} already has {quota} custom route entries, the most a {kind}'s route table "
+                             "may hold", fix="summarise routes into fewer prefixes", where=where)
         inside = reserved_container(destination)
         if inside is not None:
             raise CloudError("InvalidDestinationCidrBlock.Reserved",
@@ -640,10 +638,32 @@ class ControlPlane(BorderGatewayOperations, DirectConnectOperations, BgpOperatio
         table.entries.remove(entry)
         return entry
 
+    def _check_gateway_next_hop(self, router_id: str, next_hop_type: NextHopType, next_hop_id: str,
+                                where: str) -> None:
+        """A border gateway's static route leads to one of its VPC attachments or private virtual interfaces."""
+        if router_id not in self.border_gateways:
+            raise CloudError("InvalidNextHopType.NotSupported", f"only a border gateway routes to a {next_hop_type.value}",
+                             fix="use next_hop_type: BorderGateway from a VPC's table", where=where)
+        owned = ([a.id for a in self.attachments.values() if a.border_gateway_id == router_id]
+                 if next_hop_type is NextHopType.VPC_ATTACHMENT else
+                 [p.id for p in self.private_virtual_interfaces.values() if p.border_gateway_id == router_id]
+                 if next_hop_type is NextHopType.PRIVATE_VIRTUAL_INTERFACE else None)
+        if owned is None:
+            raise CloudError("InvalidNextHopType.NotSupported",
+                             f"a border gateway's static route leads to a VpcAttachment or a PrivateVirtualInterface, "
+                             f"not a {next_hop_type.value}", fix="use next_hop_type: VpcAttachment or "
+                             "PrivateVirtualInterface", where=where)
+        if next_hop_id not in owned:
+            raise CloudError("InvalidNextHopId.NotFound", f"{next_hop_id} is not a {next_hop_type.value} of {router_id}",
+                             fix="use one of: " + (", ".join(owned) or "none yet"), where=where)
+
     def networks_behind(self, router_id: str, next_hop_type: NextHopType, next_hop_id: str) -> list[IPv4Network]:
         """The address blocks a next hop leads to: the peer VPC's CIDR, or the IDC behind a leased line."""
-        if next_hop_type is NextHopType.PHYSICAL_CONNECTION:
+        if next_hop_type in (NextHopType.PHYSICAL_CONNECTION, NextHopType.PRIVATE_VIRTUAL_INTERFACE):
             return [idc.cidr for idc in self.idcs.values()]
+        if next_hop_type is NextHopType.VPC_ATTACHMENT:
+            attachment = self.attachments.get(next_hop_id)
+            return [self.vpcs[attachment.vpc_id].cidr] if attachment else []
         if next_hop_type is NextHopType.BORDER_GATEWAY:
             return [segment for segment, _attachment in self.gateway_routes(next_hop_id)]
         if next_hop_type is NextHopType.VPC_PEERING:
@@ -687,6 +707,10 @@ class ControlPlane(BorderGatewayOperations, DirectConnectOperations, BgpOperatio
                                  where=where)
 
     def _check_next_hop(self, router_id: str, next_hop_type: NextHopType, next_hop_id: str, where: str) -> None:
+        gateway_hops = (NextHopType.VPC_ATTACHMENT, NextHopType.PRIVATE_VIRTUAL_INTERFACE)
+        if router_id in self.border_gateways or next_hop_type in gateway_hops:
+            self._check_gateway_next_hop(router_id, next_hop_type, next_hop_id, where)
+            return
         if next_hop_type is NextHopType.ROUTER_INTERFACE:
             ri = self.router_interfaces.get(next_hop_id)
             if ri is None:

@@ -44,6 +44,8 @@ class NextHopType(str, Enum):
     PHYSICAL_CONNECTION = "PhysicalConnection"
     BORDER_GATEWAY = "BorderGateway"
     VPC_PEERING = "VpcPeering"
+    VPC_ATTACHMENT = "VpcAttachment"                      # a JD border gateway's static route
+    PRIVATE_VIRTUAL_INTERFACE = "PrivateVirtualInterface"  # likewise, towards the IDC
 
 
 @dataclass

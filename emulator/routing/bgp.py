@@ -20,7 +20,7 @@ from ipaddress import IPv4Address, IPv4Network
 from emulator.cloud.bgp import MAX_LEARNED_ROUTES_PER_PEER
 from emulator.cloud.border_gateway import MAX_DYNAMIC_ROUTES_PER_GATEWAY
 from emulator.cloud.control_plane import ControlPlane
-from emulator.cloud.resources import LineEnd, PhysicalConnectionStatus
+from emulator.cloud.resources import LineEnd, NextHopType, PhysicalConnectionStatus
 
 ESTABLISHED = "Established"
 VBR = "VBR"
@@ -117,10 +117,13 @@ def sessions(cloud: ControlPlane) -> list[Session]:
             continue
         bgw = cloud.border_gateways[pvi.border_gateway_id]
         table = cloud.gateway_table(bgw.id)
-        # The gateway announces its valid routes towards the VPCs; its dynamic routes share one quota of 300.
+        # The gateway announces its valid routes towards the VPCs (propagated, or static to an attachment); its
+        # dynamic routes share one quota of 300.
+        towards_vpcs = [segment for segment, _attachment, valid in table if valid]
+        towards_vpcs += [e.destination for e in bgw.route_table.entries
+                         if e.next_hop_type is NextHopType.VPC_ATTACHMENT and e.destination not in towards_vpcs]
         found.append(_session(cloud, ends[pvi.id], pvi.id, BORDER_GATEWAY, bgw.asn, pvi.customer_asn, None,
-                              tuple(segment for segment, _attachment, valid in table if valid),
-                              MAX_DYNAMIC_ROUTES_PER_GATEWAY - len(table)))
+                              tuple(towards_vpcs), MAX_DYNAMIC_ROUTES_PER_GATEWAY - len(table)))
     return found
 
 

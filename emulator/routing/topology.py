@@ -67,6 +67,8 @@ class _Builder:
         self._peerings()
         for vbr in self.cloud.vbrs.values():
             self._custom_routes(vbr.id, vbr.route_table)
+        for bgw in self.cloud.border_gateways.values():
+            self._custom_routes(bgw.id, bgw.route_table)
         for vpc in self.cloud.vpcs.values():
             self._custom_routes(vpc.vrouter_id, vpc.route_table)
             self._learnt_routes(vpc.id)
@@ -300,7 +302,9 @@ class _Builder:
                     originates=tuple(session.customer_advertises)),))
             table = self.nodes[router].table
             gateway = session.router_kind == BORDER_GATEWAY
-            cloud_owned = {r.prefix for r in self.routes[router] if r.kind is RouteKind.PROPAGATED}
+            # On a border gateway every other route for the same prefix ranks first: an attachment's (next-hop
+            # type 100), or a static route to the interface (route type 100 against eBGP's 150).
+            cloud_owned = {r.prefix for r in self.routes[router] if r.kind in (RouteKind.PROPAGATED, RouteKind.CUSTOM)}
             for prefix in self.learned.for_peer(session):
                 # A border gateway ranks the next hop's type first: a VPC attachment's route for the same prefix wins.
                 self._route(router, Route(prefix=prefix, port=session.line_port, next_hop=session.customer_ip,
@@ -325,8 +329,9 @@ class _Builder:
         return blocks
 
     def _learnt_bgp_routes(self, vpc_id: str) -> None:
-        """A border gateway's valid BGP routes reach the VPC tables that learn from it, like its propagated ones
-        (inside the propagation's ranges; never over the VPC's own block or a segment it learnt already)."""
+        """A border gateway's valid routes towards the IDC (BGP, or static to a private virtual interface) reach
+        the VPC tables that learn from it, like its propagated ones (inside the propagation's ranges; never over
+        the VPC's own block or a segment it learnt already)."""
         vpc = self.cloud.vpcs[vpc_id]
         learnt = {r.prefix for r in self.routes[vpc.vrouter_id] if r.kind is RouteKind.PROPAGATED}
         for propagation in self.cloud.propagations:
@@ -337,7 +342,9 @@ class _Builder:
             next_hop, active = self.far_end[(vpc.vrouter_id, mine.id)]
             for route in self.routes[bgw_id]:
                 prefix = route.prefix
-                if (route.kind is not RouteKind.BGP or not route.valid or prefix in learnt or prefix.overlaps(vpc.cidr)
+                towards_idc = route.kind is RouteKind.BGP or (route.kind is RouteKind.CUSTOM
+                                                              and route.next_hop_rank == NEXT_HOP_VIRTUAL_INTERFACE)
+                if (not towards_idc or not route.valid or prefix in learnt or prefix.overlaps(vpc.cidr)
                         or not any(prefix.subnet_of(r) for r in propagation.ranges)):
                     continue
                 learnt.add(prefix)
@@ -354,6 +361,13 @@ class _Builder:
                                              next_hop=vbr.peer_gateway.ip, kind=RouteKind.CUSTOM, target=entry.next_hop_id,
                                              usable=up, table=table.id, priority=PRIORITY_STATIC))
                 continue
+            if entry.next_hop_type is NextHopType.PRIVATE_VIRTUAL_INTERFACE:
+                pvi = self.cloud.private_virtual_interfaces[entry.next_hop_id]
+                up = self.cloud.physical_connections[pvi.physical_connection_id].status is PhysicalConnectionStatus.ENABLED
+                self._route(router_id, Route(prefix=entry.destination, port=pvi.id, next_hop=pvi.peer_gateway.ip,
+                                             kind=RouteKind.CUSTOM, target=pvi.id, usable=up, table=table.id,
+                                             priority=PRIORITY_STATIC, next_hop_rank=NEXT_HOP_VIRTUAL_INTERFACE))
+                continue
             for hop in entry.next_hops:
                 port = hop
                 if entry.next_hop_type is NextHopType.BORDER_GATEWAY:
@@ -361,9 +375,11 @@ class _Builder:
                     attachment = self.cloud.attachment_of(vpc.id, hop) if vpc else None
                     port = attachment.id if attachment else ""
                 next_hop, active = self.far_end.get((router_id, port), (None, False))
+                rank = NEXT_HOP_ATTACHMENT if entry.next_hop_type is NextHopType.VPC_ATTACHMENT else 0
                 self._route(router_id, Route(prefix=entry.destination, port=port if next_hop else None,
                                              next_hop=next_hop, kind=RouteKind.CUSTOM, target=hop, usable=active,
-                                             table=table.id, priority=PRIORITY_STATIC, ecmp=bool(entry.next_hop_list)))
+                                             table=table.id, priority=PRIORITY_STATIC, ecmp=bool(entry.next_hop_list),
+                                             next_hop_rank=rank))
 
 
 def _advertise_fix(session: Session) -> str:

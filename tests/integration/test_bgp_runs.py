@@ -44,6 +44,24 @@ def test_jd_clouds_session_crosses_vlan_200_to_the_border_gateway_and_the_run_pa
     assert cleanup.leftovers().empty()
 
 
+def test_a_static_private_virtual_interface_forwards_by_the_gateways_static_route(write_scenario):
+    import yaml
+
+    data = yaml.safe_load((scenario.SCENARIO_DIR / "multi_vpc_border_gateway_bgp.yaml").read_text())
+    step = next(s for s in data["steps"] if s["title"].startswith("Create the private virtual interface"))
+    step["private_virtual_interfaces"][0].update(route_type="static")
+    del step["private_virtual_interfaces"][0]["customer_asn"]
+    step["route_entries"] = [{"router_id": "bgw-bj0001", "destination_cidr": "192.168.0.0/16",
+                              "next_hop_type": "PrivateVirtualInterface", "next_hop_id": "pvi-bj0001"}]
+    customer = next(s for s in data["steps"] if s["title"].startswith("Configure BGP"))
+    del customer["customer_bgp"]
+    customer["customer_routes"] = [{"destination": "10.0.0.0/8", "next_hop": "10.255.0.2"}]
+    outcome = runner.execute(session.prepare(scenario.load(str(write_scenario(data)))))
+    assert outcome.passed, [c for c in outcome.checks if not c.passed]
+    assert not [c for c in outcome.checks if c.kind.value == "bgp"]
+    assert any(c.src == "idc-server-1" and c.dst == "i-vm3" and c.passed for c in outcome.checks)
+
+
 def test_a_111th_prefix_is_discarded_and_the_run_says_so():
     prepared = session.prepare(scenario.load("bgp_route_limit"))
     outcome = runner.execute(prepared)

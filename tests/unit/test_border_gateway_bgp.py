@@ -187,3 +187,63 @@ def test_the_gateway_hands_tcp_for_its_interface_address_to_the_interfaces_speak
                                  speaker.interfaces[0].mac),)
     handed = [f for f in flows_for(gateway) if f.priority == PRIO_TCP_FOR_SPEAKER]
     assert handed and all(dict(f.match)["ipv4_dst"] == "10.255.0.2" for f in handed)
+
+
+def _gateway_route(destination: str, hop_type: str, hop: str) -> dict:
+    return {"router_id": "bgw-bj0001", "destination_cidr": destination, "next_hop_type": hop_type, "next_hop_id": hop}
+
+
+def test_a_static_interface_routes_by_the_gateways_static_table(write_scenario, jd_data):
+    _interface(jd_data).update(route_type="static")
+    del _interface(jd_data)["customer_asn"]
+    _step(jd_data, "Configure BGP").pop("customer_bgp")
+    _step(jd_data, "Configure BGP")["customer_routes"] = [{"destination": "10.0.0.0/8", "next_hop": "10.255.0.2"}]
+    _step(jd_data, "Create the private virtual interface")["route_entries"] = [
+        _gateway_route("192.168.0.0/16", "PrivateVirtualInterface", "pvi-bj0001")]
+    loaded = _load(write_scenario, jd_data)
+    assert sessions(loaded.cloud) == [] and not loaded.cloud.has_bgp()
+    network = build_network(loaded.cloud)
+    [static] = [r for r in network.nodes["bgw-bj0001"].routes if r.kind is RouteKind.CUSTOM]
+    assert (static.port, static.next_hop, static.rank) == ("pvi-bj0001", IPv4Address("10.255.0.1"), (120, 100))
+    # Propagated to the VPCs like a BGP route would be.
+    assert network.nodes["vpc-bj0002-vrouter"].best_route(IPv4Address("192.168.1.10")).target == "bgw-bj0001"
+    assert evaluate(network, "idc-server-1", "i-vm2").reachable
+
+
+def test_a_static_route_beats_ebgp_for_the_same_prefix(write_scenario, jd_data):
+    _step(jd_data, "Create the private virtual interface")["route_entries"] = [
+        _gateway_route("192.168.0.0/16", "PrivateVirtualInterface", "pvi-bj0001")]
+    network = build_network(_load(write_scenario, jd_data).cloud)
+    same = sorted((r for r in network.nodes["bgw-bj0001"].routes if r.prefix == IDC_BLOCK), key=lambda r: r.rank)
+    assert [(r.kind, r.rank, r.valid) for r in same] == [(RouteKind.CUSTOM, (120, 100), True),
+                                                        (RouteKind.BGP, (120, 150), False)]
+
+
+def test_a_static_route_to_an_attachment_is_announced_to_the_idc(write_scenario, jd_data):
+    _step(jd_data, "Create the private virtual interface")["route_entries"] = [
+        _gateway_route("10.2.0.0/16", "VpcAttachment", "bgwatt-3")]
+    loaded = _load(write_scenario, jd_data)
+    [session] = sessions(loaded.cloud)
+    assert IPv4Network("10.2.0.0/16") in session.customer_learns
+    assert evaluate(build_network(loaded.cloud), "idc-server-1", "i-vm3b").reachable
+
+
+@pytest.mark.parametrize("route, code", [
+    (_gateway_route("192.168.0.0/16", "RouterInterface", "pvi-bj0001"), "InvalidNextHopType.NotSupported"),
+    (_gateway_route("192.168.0.0/16", "PrivateVirtualInterface", "bgwatt-1"), "InvalidNextHopId.NotFound"),
+    ({"router_id": "vpc-bj0001-vrouter", "destination_cidr": "192.168.0.0/16",
+      "next_hop_type": "PrivateVirtualInterface", "next_hop_id": "pvi-bj0001"}, "InvalidNextHopType.NotSupported"),
+])
+def test_the_gateways_static_routes_lead_to_its_own_attachments_and_interfaces(write_scenario, jd_data, route, code):
+    _step(jd_data, "Create the private virtual interface")["route_entries"] = [route]
+    with pytest.raises(CloudError) as refused:
+        _load(write_scenario, jd_data)
+    assert refused.value.code == code
+
+
+def test_a_gateway_holds_50_static_routes(write_scenario, jd_data):
+    _step(jd_data, "Create the private virtual interface")["route_entries"] = [
+        _gateway_route(f"192.168.{i}.0/24", "PrivateVirtualInterface", "pvi-bj0001") for i in range(51)]
+    with pytest.raises(CloudError) as refused:
+        _load(write_scenario, jd_data)
+    assert refused.value.code == "QuotaExceeded.RouteEntry" and "50" in refused.value.message

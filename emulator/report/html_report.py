@@ -2,8 +2,10 @@
 
 The topology picture (inline SVG, with the first traceroute's path drawn on
 it), the ping matrix as a coloured grid whose unreachable cells carry their
-reason and fix, traceroute, throughput, the tutorial's steps as the control
-plane accepted them, route tables, captures, environment notes and timings.
+reason and fix, traceroute, throughput, the leased-line performance tests,
+BGP sessions, the links' delay, jitter and loss and how each is emulated, the
+tutorial's steps as the control plane accepted them, route tables, captures,
+environment notes and timings.
 The JSON report is written beside it. Jinja2 escapes every value taken from
 the scenario file; only Graphviz's own SVG goes in as markup.
 """
@@ -18,7 +20,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from emulator.captures import OPEN_HINT
-from emulator.checks.results import BgpDetail, PingDetail, ThroughputDetail, TracerouteDetail
+from emulator.checks.results import BgpDetail, PerformanceDetail, PingDetail, ThroughputDetail, TracerouteDetail
 from emulator.report import graph, json_report
 from emulator.session import RunOutcome
 
@@ -68,6 +70,10 @@ def render(outcome: RunOutcome, folder: Path) -> str:
                                      for t in (c.detail.established_s, c.detail.converged_s)),
                  "reason": c.detail.reason, "notification": c.detail.last_notification}
                 for c in outcome.checks if isinstance(c.detail, BgpDetail)]
+    performance = [{"src": c.src, "dst": c.dst, "passed": c.passed, "configured_mbps": c.detail.configured_mbps,
+                    "tests": [_perf_row(test) for test in c.detail.tests], "rtt": c.detail.rtt_ms, "error": c.detail.error}
+                   for c in outcome.checks if isinstance(c.detail, PerformanceDetail)]
+    links = [_link_row(link) for link in data["environment"].get("links", [])]
     captures = [{**capture.to_json(), "href": os.path.relpath(capture.path, folder)} for capture in outcome.captures]
     failed = sum(not check.passed for check in outcome.checks)
     return TEMPLATES.get_template("report.html.j2").render(
@@ -77,8 +83,32 @@ def render(outcome: RunOutcome, folder: Path) -> str:
         else f"{failed} of {len(outcome.checks)} checks failed",
         picture=picture, traced=f"{traced.src} -> {traced.dst}" if traced else "",
         hosts=prepared.network.hosts, matrix=_matrix(outcome), traceroutes=traceroutes, throughputs=throughputs,
-        bgp_sessions=sessions, steps=steps, route_tables=data["route_tables"], captures=captures, open_hint=OPEN_HINT, notes=data["notes"],
+        bgp_sessions=sessions, performance=performance, links=links, steps=steps, route_tables=data["route_tables"], captures=captures, open_hint=OPEN_HINT, notes=data["notes"],
         environment=data["environment"], timings=data["timings_s"], cleanup=data["cleanup"])
+
+
+def _perf_row(test: dict) -> dict:
+    """One test of the provider's method as a table row (figures as `perf` prints them)."""
+    def figure(value, unit: str = "") -> str:
+        return "-" if value is None else f"{value}{unit}"
+
+    return {"name": test.get("name", ""), "offered": figure(test.get("offered_mbps"), " Mbit/s"),
+            "target": figure(test.get("target_mbps"), " Mbit/s"), "measured": figure(test.get("measured_mbps"), " Mbit/s"),
+            "loss": figure(test.get("loss_percent"), " %"), "jitter": figure(test.get("jitter_ms"), " ms"),
+            "unshaped": figure(test.get("unshaped_mbps"), " Mbit/s"), "verdict": test.get("verdict", ""),
+            "passed": test.get("passed", False)}
+
+
+def _link_row(link: dict) -> dict:
+    """A link with delay, jitter or loss: what is configured, how this kernel emulates it, what the line did."""
+    counters = link.get("delay_line_counters") or {}
+    ways = list(counters.get("directions", {}).values())
+    carried = (" / ".join(str(way.get("received", 0)) for way in ways) + " frames in, "
+               + " / ".join(str(way.get("dropped_by_loss", 0)) for way in ways) + " dropped by loss (each direction)"
+               if ways else "")
+    return {"link": link.get("link", ""), "kind": link.get("kind", ""), "latency": link.get("latency_ms", 0),
+            "jitter": link.get("jitter_ms", 0), "loss": link.get("loss_percent", 0),
+            "mechanism": link.get("mechanism", ""), "carried": carried}
 
 
 def write(outcome: RunOutcome, folder: Path) -> Path:

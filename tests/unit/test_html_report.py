@@ -52,3 +52,27 @@ def test_bgp_sessions_have_their_own_table(tmp_path):
     assert "<h2>BGP sessions</h2>" in page
     assert "customer Idle, vbr-12345678 Idle (not established)" in page and "FRR: OPEN Message Error/Bad Peer AS" in page
     assert "&lt;b&gt;" in page and "65002 <b>" not in page
+
+
+def test_performance_and_link_impairment_have_their_own_tables(tmp_path):
+    from emulator.checks.results import CheckResult, PerformanceDetail
+    from emulator.impairment import Impairment
+    from emulator.session import LinkPhysics
+
+    prepared = session.prepare(scenario.load("multi_vpc_leased_line"))
+    checks = [ping.ping_result(ping.Echoes(2, 2), pair, None) for pair in prepared.expected.values()]
+    test = {"name": "UDP 1400 B forward", "offered_mbps": 95.0, "target_mbps": 95.0, "measured_mbps": 94.8,
+            "loss_percent": 0.0, "jitter_ms": 0.021, "unshaped_mbps": 510.0, "verdict": "pass <i>", "passed": True}
+    checks.append(CheckResult("idc-server-1", "i-vpcb-1", True, PerformanceDetail(
+        configured_mbps=100, duration_s=3, tests=(test,), rtt_ms={"min": 33.4, "avg": 34.0, "max": 34.8})))
+    environment = Environment(datapath="user", kernel_ovs_module=False, netem=False, vlan_8021q=False, htb=True)
+    counters = {"directions": {"a->b": {"received": 1000, "dropped_by_loss": 10}}}
+    links = [LinkPhysics("pc-AAA", "leased_line", Impairment(2.0, 0.2, 1.0), "delay line", counters)]
+    outcome = session.RunOutcome(prepared, environment, checks, {"total_s": 2.0}, "nothing left", links=links)
+    page = html_report.render(outcome, tmp_path)
+    assert "<h2>Leased-line performance</h2>" in page and "94.8 Mbit/s" in page and "510.0 Mbit/s" in page
+    assert "ping RTT 33.4 / 34.0 / 34.8 ms" in page and "pass &lt;i&gt;" in page
+    assert "<h2>Link delay, jitter and loss</h2>" in page
+    assert "<td>pc-AAA</td><td>leased_line</td><td>2.0 ms</td><td>0.2 ms</td>" in page
+    assert "delay line" in page and "1000 frames in, 10 dropped by loss" in page
+    assert "delay_line_counters" not in page          # the links are a table, not a dump in the environment line

@@ -15,14 +15,15 @@ from typing import Any
 
 from emulator.errors import EmulatorError
 from emulator.impairment import Impairment
-from emulator.routing.model import LinkKind, Network, Node, NodeKind, RouteKind
+from emulator.routing.model import PRIORITY_STATIC, LinkKind, Network, Node, NodeKind, RouteKind, preference
 from emulator.routing.reachability import neighbour, neighbours
 
 NAME_PREFIX = "ce"          # every node, and so every interface and bridge, the emulator creates
 LINUX_NAME_MAX = 15
 
 _SHORT = {"IDC server": "srv", "ECS instance": "ecs", "VM instance": "vm", "access device": "cpe",
-          "access point": "ap", "BGP speaker": "bgp", "VBR": "vbr", "VRouter": "vr", "VPC router": "vr", "border gateway": "bgw"}
+          "access point": "ap", "BGP speaker": "bgp", "VBR": "vbr", "VRouter": "vr", "VPC router": "vr", "border gateway": "bgw",
+          "health check": "hc"}
 DELAY_LINE_SHORT = "dl"     # the runtime's delay lines (cedl1, ...), spliced into impaired links without netem
 SHORT_KINDS = tuple(sorted(set(_SHORT.values()) | {DELAY_LINE_SHORT}))
 
@@ -57,6 +58,11 @@ class LinuxRoute:
     prefix: str
     via: str
     dev: str
+    metric: int = 0
+
+    def argv(self) -> list[str]:
+        """`ip route` arguments after the verb: Linux tells routes to one prefix apart by their metric."""
+        return [self.prefix, "via", self.via, "dev", self.dev, *(["metric", str(self.metric)] if self.metric else [])]
 
 
 @dataclass(frozen=True)
@@ -235,7 +241,8 @@ def _linux_config(node: Node, mine: list[PlanInterface]) -> tuple[tuple[LinuxBri
         elif members:
             device_of[port.name] = members[0]
     # BGP routes are the node's FRR's to install, not the runtime's.
-    routes = tuple(LinuxRoute(prefix=str(r.prefix), via=str(r.next_hop), dev=device_of[r.port])
+    routes = tuple(LinuxRoute(prefix=str(r.prefix), via=str(r.next_hop), dev=device_of[r.port],
+                              metric=r.priority - PRIORITY_STATIC if r.kind is RouteKind.STATIC else 0)
                    for r in node.routes if r.next_hop is not None and r.port in device_of and r.kind is not RouteKind.BGP)
     return tuple(bridges), routes
 
@@ -267,7 +274,7 @@ def _forwarding(network: Network, node: Node, mine: list[PlanInterface],
 
     # Preferred routes first, so that for one prefix the static entry wins over the propagated one; of an ECMP
     # entry's next hops, the usable ones first.
-    routes = sorted((r for r in node.routes if r.valid), key=lambda r: (*r.rank, not r.usable))
+    routes = sorted((r for r in node.routes if r.valid), key=preference)
     for route in routes:
         if route.ecmp and route.usable and route.port is not None and route.prefix not in entries:
             members = [r for r in routes if r.ecmp and r.usable and r.port is not None and r.prefix == route.prefix

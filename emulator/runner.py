@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,22 +22,25 @@ from typing import Any
 
 from emulator.capabilities import Environment
 from emulator.checks import bgp as bgp_check
-from emulator.checks import performance, ping, throughput, traceroute
+from emulator.checks import failover, performance, ping, throughput, traceroute
 from emulator.checks.results import CheckResult, PerformanceDetail
 from emulator.errors import EmulatorError, EnvironmentProblem, RuntimeFailure, ScenarioError
 from emulator.cloud.bgp import MAX_LEARNED_ROUTES_PER_PEER
 from emulator.cloud.border_gateway import MAX_DYNAMIC_ROUTES_PER_GATEWAY
+from emulator.cloud.control_plane import ControlPlane
 from emulator.plan import Plan, make_plan
 from emulator.routing import bgp as bgp_model
 from emulator.routing.topology import build_network
 from emulator.runtime import calibration, cleanup, environment, lock, ovs_service
 from emulator.runtime.bgp import BgpDaemons
+from emulator.runtime.health import Prober, probers
 from emulator.captures import CAPTURE_PACKETS, CaptureFile, select_ends
 from emulator.runtime.capture import Captures
 from emulator.runtime.commands import in_namespace
 from emulator.runtime.controller_process import LOST_SIGNAL, ControllerLost, ControllerProcess, free_port
 from emulator.runtime.network import EmulatedNetwork
 from emulator.runtime.readiness import wait_for_flows
+from emulator.schema import Event
 from emulator.session import LinkPhysics, Prepared, RunOutcome
 
 Progress = Callable[[str], None]
@@ -116,6 +120,9 @@ class Live:
     bgp: BgpDaemons | None = None                           # FRR and the VBRs' speakers, when the scenario has BGP
     learned: bgp_model.Learned | None = None                # what the VBRs' speakers have received, now
     bgp_convergence: bgp_check.Convergence | None = None
+    probers: list[Prober] = field(default_factory=list)      # the health checks' probers, when configured
+    health_changes: list[HealthChange] = field(default_factory=list)
+    lock: threading.RLock = field(default_factory=threading.RLock)   # one plan installed at a time
 
     def follow_bgp(self, prepared: Prepared) -> bool:
         """Carry what the VBRs' speakers have received into their flows (a new generation); True if it changed."""
@@ -164,12 +171,32 @@ class Live:
         return self.install(prepared.plan)
 
     def install(self, plan: Plan) -> float:
-        """Write `plan` where the controller polls it, update the Linux nodes, wait for every bridge's new flows."""
-        started = time.monotonic()
-        write_atomically(self.plan_path, plan.to_json())
-        self.network.update(plan)
-        wait_for_flows(plan, explain=self.controller.log_tail)
-        return time.monotonic() - started
+        """Write `plan` where the controller polls it, update the Linux nodes, wait for every bridge's new flows.
+
+        One at a time (the health checks' follower installs from its own thread); a plan made from an older
+        generation gets the next one."""
+        with self.lock:
+            started = time.monotonic()
+            plan = replace(plan, generation=max(plan.generation, self.network.plan.generation + 1))
+            write_atomically(self.plan_path, plan.to_json())
+            self.network.update(plan)
+            wait_for_flows(plan, explain=self.controller.log_tail)
+            return time.monotonic() - started
+
+    def follow_health(self, prepared: Prepared) -> HealthChange | None:
+        """Carry the first changed health check verdict into the control plane and the flows; what changed."""
+        cloud = prepared.scenario.cloud
+        for prober in self.probers:
+            reading = prober.reading()
+            if reading is None or not cloud.set_health_verdict(ri_id=prober.ri_id, healthy=reading.healthy):
+                continue
+            with self.lock:
+                self.install(make_plan(build_network(cloud, self.learned), prepared.scenario.name,
+                                       self.network.plan.generation + 1))
+            change = HealthChange(prober.ri_id, reading.healthy, reading.changed_at, time.time())
+            self.health_changes.append(change)
+            return change
+        return None
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -229,6 +256,7 @@ def live_network(prepared: Prepared, *, progress: Progress = lambda _line: None,
                 progress(f"delay line ceiling on this machine: {ceiling['pps_64_byte_frames']:,} frames/s of 64 bytes, "
                          f"{ceiling['mbps_1514_byte_frames']:,} Mbit/s of 1514-byte frames"
                          + (" (measured earlier this boot)" if ceiling.get("cached") else ""))
+        follower: HealthFollower | None = None
         try:
             controller.start(on_event=lambda line: progress(f"note: {line}"),
                              bridges={node.name: int(node.dpid, 16) for node in prepared.plan.switches()})
@@ -246,10 +274,15 @@ def live_network(prepared: Prepared, *, progress: Progress = lambda _line: None,
                          f"each)")
             if prepared.scenario.cloud.has_bgp():     # after the captures start: they record the sessions too
                 _start_bgp(prepared, live, run_dir, progress)
+            follower = _start_health_checks(prepared, live, run_dir / "health", progress)
             progress(f"all flows installed ({sum(counts.values())} on {len(counts)} bridges); all checks ready")
             yield live
         finally:
             controller.stop_watching()
+            if follower is not None:
+                follower.stop()
+            for prober in live.probers:
+                prober.stop()
             if live.bgp is not None:
                 live.bgp.stop()
             live.recorder.stop()        # SIGINT first: every pcap is closed complete, whatever ended the run
@@ -280,6 +313,56 @@ def live_network(prepared: Prepared, *, progress: Progress = lambda _line: None,
             timings["total_s"] = time.monotonic() - started
             if teardown_problem is not None and sys.exc_info()[0] is None:
                 raise teardown_problem   # never hide the error that ended the run behind a teardown one
+
+
+@dataclass(frozen=True)
+class HealthChange:
+    """A health check's verdict changed: when its prober decided, and when the new flows were in (wall clock)."""
+
+    ri_id: str
+    healthy: bool
+    decided_at: float
+    installed_at: float
+
+
+class HealthFollower:
+    """A thread that carries the probers' verdicts into the flows as they change, for the whole run."""
+
+    POLL_S = 0.05
+
+    def __init__(self, prepared: Prepared, live: Live, progress: Progress) -> None:
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(prepared, live, progress), daemon=True,
+                                       name="health-checks")
+        self.thread.start()
+
+    def _run(self, prepared: Prepared, live: Live, progress: Progress) -> None:
+        while not self.stopping.wait(self.POLL_S):
+            try:
+                change = live.follow_health(prepared)
+            except EmulatorError as problem:     # the run goes on; the failover checks show the consequence
+                live.notes.append(f"a health check's verdict could not be carried into the flows: {problem.message}")
+                return
+            if change is not None:
+                took = change.installed_at - change.decided_at
+                progress(f"health check of {change.ri_id}: the line is "
+                         f"{'healthy again' if change.healthy else 'faulty'} (flows updated {took:.2f} s later)")
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=10)
+
+
+def _start_health_checks(prepared: Prepared, live: Live, folder: Path, progress: Progress) -> HealthFollower | None:
+    """A prober per configured health check, and the thread that follows their verdicts."""
+    checks = prepared.scenario.cloud.health_checks()
+    if not checks:
+        return None
+    live.probers = probers(checks, prepared.plan, live.network.pids, folder)
+    for prober in live.probers:
+        prober.start()
+    progress(f"health checks: {', '.join(f'{ri} pings {c.target_ip} from {c.source_ip} every {c.rate_ms} ms' for ri, c in checks.items())}")
+    return HealthFollower(prepared, live, progress)
 
 
 def _start_bgp(prepared: Prepared, live: Live, run_dir: Path, progress: Progress) -> None:
@@ -319,10 +402,42 @@ def execute(prepared: Prepared, *, progress: Progress = lambda _line: None,
                       ideal_links=ideal_links) as live:
         checks_started = time.monotonic()
         checks = run_checks(prepared, live.network, live.processes, progress, bgp=live.bgp_convergence)
+        if prepared.scenario.model.checks.failover:
+            checks += run_failover(prepared, live, progress, artifacts or Path("artifacts"))
         live.timings["checks_s"] = time.monotonic() - checks_started
     return RunOutcome(prepared, live.environment, checks, live.timings, live.cleanup,
                       list(live.controller.restarts), list(live.captures), live.links, live.notes,
                       live.delay_line_ceiling)
+
+
+def run_failover(prepared: Prepared, live: Live, progress: Progress, folder: Path) -> list[CheckResult]:
+    """The scenario's events on their timeline, applied through the lab's operations, with the failover probes
+    across them (last: the events leave the network changed)."""
+    from emulator.lab import Lab     # the lab builds on the runner
+
+    lab = Lab(prepared, live)
+    model = prepared.scenario.model
+
+    def apply_event(event: Event) -> ControlPlane:
+        if event.action in ("line_down", "line_up"):
+            lab.line(event.id, up=event.action == "line_up")
+        elif event.action == "deactivate":
+            lab.deactivate(event.id)
+        else:
+            lab.activate(event.id)
+        return prepared.scenario.cloud
+
+    node_name = {node.id: node.name for node in prepared.plan.nodes}
+    progress(f"failover: {len(model.events)} events over {model.events[-1].at_s + model.settle_s if model.events else model.settle_s:g} s, "
+             f"probing {', '.join(f'{p.src} -> {p.dst}' for p in model.checks.failover)}")
+    idc_servers = {server.id for idc in prepared.scenario.cloud.idcs.values() for subnet in idc.subnets
+                   for server in subnet.servers}
+    return failover.run_timeline(
+        model.events, model.checks.failover, model.settle_s, apply_event=apply_event, plan=live.network.plan,
+        spawn=lambda node_id, argv: live.processes.spawn(node_name[node_id], argv),
+        address=lambda host: str(prepared.network.address_of(host)), in_idc=lambda host: host in idc_servers,
+        expected_pair=lambda src, dst: prepared.expected[(src, dst)],
+        health_changes=lambda: list(live.health_changes), progress=progress, folder=folder)
 
 
 def run_checks(prepared: Prepared, network: EmulatedNetwork, processes: Processes,

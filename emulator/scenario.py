@@ -373,12 +373,22 @@ class _Applier:
         self.cloud.activate_router_interface(ri_id=ref.router_interface, account=ref.account, where=self.where(*loc))
         self.log.append(f"Activate {ref.router_interface}")
 
+    def _health_check(self, check: schema.HealthCheck, loc: tuple[Any, ...]) -> None:
+        made = self.cloud.configure_health_check(ri_id=check.router_interface, source_ip=check.health_check_source_ip,
+                                                 target_ip=check.health_check_target_ip, rate_ms=check.hc_rate,
+                                                 threshold=check.hc_threshold, where=self.where(*loc))
+        self.log.append(f"Health check on {check.router_interface}: ping {made.target_ip} from {made.source_ip} every "
+                        f"{made.rate_ms} ms, faulty after {made.threshold} unanswered ({made.detection_s:g} s)")
+
     def _route_entry(self, entry: schema.RouteEntry, loc: tuple[Any, ...]) -> None:
         hops = [hop.next_hop_id for hop in entry.next_hop_list] if entry.next_hop_list is not None else None
-        self.cloud.add_route_entry(router_id=entry.router_id, destination=entry.destination_cidr,
-                                   next_hop_type=NextHopType(entry.next_hop_type) if entry.next_hop_type else None,
-                                   next_hop_id=entry.next_hop_id, next_hop_list=hops, where=self.where(*loc))
-        target = f"ECMP over {', '.join(hops)}" if hops else f"{entry.next_hop_type} {entry.next_hop_id}"
+        weights = [hop.weight for hop in entry.next_hop_list or []]
+        created = self.cloud.add_route_entry(
+            router_id=entry.router_id, destination=entry.destination_cidr,
+            next_hop_type=NextHopType(entry.next_hop_type) if entry.next_hop_type else None,
+            next_hop_id=entry.next_hop_id, next_hop_list=hops, weights=weights, where=self.where(*loc))
+        target = (f"{hops[0] if created.weights[0] else hops[1]} active, the other standby" if created.active_standby
+                  else f"ECMP over {', '.join(hops)}" if hops else f"{entry.next_hop_type} {entry.next_hop_id}")
         self.log.append(f"Route entry on {entry.router_id}: {entry.destination_cidr} -> {target}")
 
     def _route_propagation(self, propagation: schema.RoutePropagation, loc: tuple[Any, ...]) -> None:
@@ -400,8 +410,10 @@ class _Applier:
                                 fix="declare the IDC under idc:")
         for r, route in enumerate(routes):
             self.cloud.add_idc_static_route(idc_id=idc.id, destination=route.destination, next_hop=route.next_hop,
-                                            where=self.where(*prefix, r))
-            self.log.append(f"Customer device {idc.access_device.id}: ip route {route.destination} {route.next_hop}")
+                                            metric=route.metric, where=self.where(*prefix, r))
+            metric = f" metric {route.metric}" if route.metric else ""
+            self.log.append(f"Customer device {idc.access_device.id}: ip route {route.destination} {route.next_hop}"
+                            f"{metric}")
 
     def _bgp_group(self, group: schema.BgpGroup, loc: tuple[Any, ...]) -> None:
         self.cloud.create_bgp_group(group_id=group.id, vbr_id=group.router_id, peer_asn=group.peer_asn,
@@ -469,6 +481,7 @@ _Applier.APPLY = {
     "vpc_peerings": _Applier._vpc_peering, "vbrs": _Applier._vbr,
     "private_virtual_interfaces": _Applier._private_virtual_interface, "router_interfaces": _Applier._router_interface,
     "connect": _Applier._connect, "deactivate": _Applier._deactivate, "activate": _Applier._activate,
+    "health_checks": _Applier._health_check,
     "route_entries": _Applier._route_entry, "route_propagations": _Applier._route_propagation,
     "delete_route_entries": _Applier._delete_route_entry, "bgp_groups": _Applier._bgp_group,
     "bgp_peers": _Applier._bgp_peer, "bgp_networks": _Applier._bgp_network,
@@ -494,6 +507,9 @@ def apply(model: schema.ScenarioFile, source: SourceMap, path: Path, until_step:
         _check_hosts(hosts, test.src, test.dst, source, ("checks", "throughput", i))
     for i, test in enumerate(model.checks.performance):
         _check_hosts(hosts, test.src, test.dst, source, ("checks", "performance", i))
+    for i, test in enumerate(model.checks.failover):
+        _check_hosts(hosts, test.src, test.dst, source, ("checks", "failover", i))
+    _check_events(model, applier.cloud, source)
     return Scenario(name=model.name, title=model.title, reference=model.reference, path=path, cloud=applier.cloud,
                     steps=applier.log, expectations=tuple(model.expect), traceroutes=tuple(model.checks.traceroute),
                     throughputs=tuple(model.checks.throughput), model=model, source=source,
@@ -523,3 +539,26 @@ def _check_hosts(hosts: list[str], src: str, dst: str, source: SourceMap, loc: t
         raise ScenarioError(f"{_dotted(loc)}: from and to are the same host ({src})", where=source.where(loc),
                             fix="name two different hosts")
 
+
+
+MIN_EVENT_GAP_S = 2.0    # the failover check reads which line carried traffic in the second before each event
+
+
+def _check_events(model: schema.ScenarioFile, cloud: ControlPlane, source: SourceMap) -> None:
+    """Events name existing lines or router interfaces, in time order, at least MIN_EVENT_GAP_S apart."""
+    previous = 0.0
+    for i, event in enumerate(model.events):
+        loc = ("events", i)
+        known = cloud.physical_connections if event.action.startswith("line_") else cloud.router_interfaces
+        if event.id not in known:
+            what = "physical connection" if event.action.startswith("line_") else "router interface"
+            raise ScenarioError(f"events[{i}]: {event.action} names {event.id}, which is no {what}",
+                                where=source.where(loc + ("id",)), fix=f"name one of: {', '.join(known) or 'none'}")
+        if event.at_s < previous + MIN_EVENT_GAP_S:
+            raise ScenarioError(f"events[{i}]: at {event.at_s:g} s, less than {MIN_EVENT_GAP_S:g} s after the "
+                                f"event before it ({previous:g} s)", where=source.where(loc + ("at_s",)),
+                                fix="list the events in time order, at least 2 s apart")
+        previous = event.at_s
+    if model.events and not model.checks.failover:
+        raise ScenarioError("events happen but nothing measures them", where=source.where(("events",)),
+                            fix="add checks.failover: [{from: HOST, to: HOST}] (a probe across the events)")

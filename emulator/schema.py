@@ -100,6 +100,9 @@ class IdcSubnet(Strict):
 class StaticRoute(Strict):
     destination: Cidr
     next_hop: IPv4
+    metric: int = Field(default=0, strict=True, ge=0, le=65535,
+                        description="Linux's route metric: of several routes to one destination, the lowest whose "
+                                    "line is up carries the traffic (a floating static route)")
 
 
 class AccessDevice(Strict):
@@ -236,6 +239,19 @@ class Connect(Strict):
 class EcmpNextHop(Strict):
     next_hop_type: Literal["RouterInterface"] = "RouterInterface"
     next_hop_id: CloudId
+    weight: int = Field(default=100, strict=True, ge=0, le=255,
+                        description="100 on every next hop: ECMP; 100 and 0 on two: active/standby")
+
+
+class HealthCheck(Strict):
+    """ModifyRouterInterfaceAttribute's health check on a VBR's router interface towards a VPC."""
+
+    router_interface: CloudId
+    health_check_source_ip: IPv4 = Field(description="an idle address of the VPC, or one of 100.96.0.0/16")
+    health_check_target_ip: IPv4 = Field(description="the customer device's address on the VBR's line")
+    hc_rate: int = Field(default=2000, strict=True, ge=0, le=100000, description="ms between probes: 2000-3000")
+    hc_threshold: int = Field(default=8, strict=True, ge=0, le=100,
+                              description="unanswered probes in a row that declare the line faulty: 3-8")
 
 
 class RouteEntry(Strict):
@@ -354,10 +370,28 @@ class Performance(Strict):
     streams: int = Field(default=4, strict=True, ge=1, le=16)
 
 
+class Failover(Strict):
+    """A probe across the events: numbered UDP echoes every interval_ms, and one long TCP transfer."""
+
+    src: CloudId = Field(alias="from")
+    dst: CloudId = Field(alias="to")
+    interval_ms: int = Field(default=10, strict=True, ge=5, le=1000)
+    tcp_mbps: int = Field(default=10, strict=True, ge=0, le=1000, description="the TCP transfer's rate; 0: none")
+
+
 class Checks(Strict):
     traceroute: list[Probe] = Field(default_factory=list, max_length=16)
     throughput: list[Throughput] = Field(default_factory=list, max_length=8)
     performance: list[Performance] = Field(default_factory=list, max_length=4)
+    failover: list[Failover] = Field(default_factory=list, max_length=4)
+
+
+class Event(Strict):
+    """A fault (or its repair) at a time of the run's timeline, seconds after the failover probes start."""
+
+    at_s: float = Field(ge=1, le=600)
+    action: Literal["line_down", "line_up", "deactivate", "activate"]
+    id: CloudId = Field(description="the physical connection (line_*) or router interface (deactivate, activate)")
 
 
 class InterfaceRef(Strict):
@@ -388,6 +422,7 @@ class Sections(Strict):
     connect: list[Connect] = Field(default_factory=list, max_length=64)
     deactivate: list[InterfaceRef] = Field(default_factory=list, max_length=64)
     activate: list[InterfaceRef] = Field(default_factory=list, max_length=64)
+    health_checks: list[HealthCheck] = Field(default_factory=list, max_length=16)
     route_entries: list[RouteEntry] = Field(default_factory=list, max_length=1024)
     route_propagations: list[RoutePropagation] = Field(default_factory=list, max_length=250)
     delete_route_entries: list[RouteEntryRef] = Field(default_factory=list, max_length=1024)
@@ -417,6 +452,8 @@ class ScenarioFile(Sections):
     steps: list[Step] = Field(default_factory=list, max_length=64)
     expect: list[Expectation] = Field(default_factory=list, max_length=1024)
     checks: Checks = Field(default_factory=Checks)
+    events: list[Event] = Field(default_factory=list, max_length=32)
+    settle_s: float = Field(default=20, ge=2, le=600, description="how long the probes run after the last event")
 
 
 def json_schema() -> str:

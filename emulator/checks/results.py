@@ -21,6 +21,7 @@ class CheckKind(str, Enum):
     THROUGHPUT = "throughput"
     PERFORMANCE = "performance"
     BGP = "bgp"
+    FAILOVER = "failover"
 
 
 @dataclass(frozen=True)
@@ -108,8 +109,32 @@ class BgpDetail:
     error: str | None = None
 
 
-Detail = PingDetail | TracerouteDetail | ThroughputDetail | PerformanceDetail | BgpDetail
-OPTIONAL_FIELDS = ("error", "answered_by")      # left out of JSON when empty
+@dataclass(frozen=True)
+class FailoverDetail:
+    """One event of the timeline, for one pair: what the probe measured against what the settings predict.
+
+    Times in seconds; the outage runs from the first lost probe to the first answered one after it; paths are the
+    leased lines whose customer ports carried the pair's traffic in the second before the event (path_before) and
+    in the last second before the next event or the end (path_after), each way."""
+
+    KIND: ClassVar[CheckKind] = CheckKind.FAILOVER
+    event: str
+    lost_packets: int | None
+    sent_packets: int | None
+    outage_s: float | None
+    expected_outage_s: float | None
+    accepted_s: tuple[float, float] | None
+    prediction: str
+    path_before: dict
+    path_after: dict
+    tcp_survived: bool | None              # None: no TCP transfer in this probe
+    health_checks: tuple[str, ...]         # the verdicts that changed in this event's window
+    plot: str | None = None
+    error: str | None = None
+
+
+Detail = PingDetail | TracerouteDetail | ThroughputDetail | PerformanceDetail | BgpDetail | FailoverDetail
+OPTIONAL_FIELDS = ("error", "answered_by", "plot")      # left out of JSON when empty
 
 
 @dataclass(frozen=True)

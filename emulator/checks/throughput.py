@@ -36,29 +36,29 @@ UDP_SETUP_LOST = ("stream socket", "no output from iperf3")
 
 def run_iperf(expected_pair: PairResult, duration_s: int, spawn: Callable[[str, list[str]], subprocess.Popen],
               *, udp: bool = False, bandwidth_bps: int = 0, length: int = 0, streams: int = 1,
-              reverse: bool = False) -> dict:
+              reverse: bool = False, port: int = IPERF_PORT) -> dict:
     """One iperf3 test between the pair's hosts (server on the destination); iperf3's figures as a dict."""
     for _attempt in range(UDP_SETUP_ATTEMPTS if udp else 1):
         result = _iperf_once(expected_pair, duration_s, spawn, udp=udp, bandwidth_bps=bandwidth_bps, length=length,
-                             streams=streams, reverse=reverse)
+                             streams=streams, reverse=reverse, port=port)
         if not any(sign in str(result.get("error") or "") for sign in UDP_SETUP_LOST):
             break
     return result
 
 
 def _iperf_once(expected_pair: PairResult, duration_s: int, spawn: Callable[[str, list[str]], subprocess.Popen],
-                *, udp: bool, bandwidth_bps: int, length: int, streams: int, reverse: bool) -> dict:
+                *, udp: bool, bandwidth_bps: int, length: int, streams: int, reverse: bool, port: int) -> dict:
     src, dst = expected_pair.src, expected_pair.dst
     dst_ip = str(expected_pair.forward.dst)
     server = spawn(dst, python_module("emulator.checks.iperf_worker", "server", "--bind", dst_ip,
-                                      "--port", str(IPERF_PORT)))
+                                      "--port", str(port)))
     options = ["--streams", str(streams)] + (["--udp"] if udp else []) + (["--reverse"] if reverse else [])
     if bandwidth_bps:
         options += ["--bandwidth", str(bandwidth_bps)]
     if length:
         options += ["--length", str(length)]
     client = spawn(src, python_module("emulator.checks.iperf_worker", "client", "--server", dst_ip,
-                                      "--port", str(IPERF_PORT), "--duration", str(duration_s), *options))
+                                      "--port", str(port), "--duration", str(duration_s), *options))
     out, err = finish(client, duration_s + (UDP_SETUP_GRACE_S if udp else 30))
     finish(server, 5)
     try:

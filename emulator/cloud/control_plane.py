@@ -18,6 +18,7 @@ from emulator.cloud.specs import RECEIVER_SPEC, SPEC_BANDWIDTH_MBPS
 from emulator.cloud.bgp import BgpOperations
 from emulator.cloud.border_gateway import BorderGatewayOperations
 from emulator.cloud.direct_connect import DirectConnectOperations
+from emulator.cloud.health_check import AUTOMATIC_SOURCE_BLOCK, HealthCheckOperations
 from emulator.cloud.providers import PROVIDER_NAMES, PROVIDERS, provider_named
 from emulator.cloud.providers.base import Provider
 from emulator.errors import CloudError
@@ -61,7 +62,7 @@ def reserved_overlap(block: IPv4Network) -> tuple[IPv4Network, str] | None:
 
 
 
-class ControlPlane(BorderGatewayOperations, DirectConnectOperations, BgpOperations):
+class ControlPlane(BorderGatewayOperations, DirectConnectOperations, BgpOperations, HealthCheckOperations):
     """State of one emulated cloud plus the customer's IDC, changed only by operations.
 
     `provider` names the provider whose conventions apply (emulator/cloud/providers/:
@@ -258,9 +259,10 @@ class ControlPlane(BorderGatewayOperations, DirectConnectOperations, BgpOperatio
         subnet.servers.append(server)
         return server
 
-    def add_idc_static_route(self, *, idc_id: str, destination: IPv4Network, next_hop: IPv4Address,
+    def add_idc_static_route(self, *, idc_id: str, destination: IPv4Network, next_hop: IPv4Address, metric: int = 0,
                              where: str = "") -> None:
-        """The customer's `ip route DEST NEXT_HOP` on the access device."""
+        """The customer's `ip route DEST NEXT_HOP [metric M]` on the access device. Several routes to one destination
+        need different metrics: the lowest whose line is up carries the traffic (a floating static route)."""
         idc = self.idcs[idc_id]
         connected = [subnet.cidr for subnet in idc.subnets] + [end.peer_gateway.network for end in self.line_ends()]
         if not any(next_hop in network for network in connected):
@@ -270,15 +272,22 @@ class ControlPlane(BorderGatewayOperations, DirectConnectOperations, BgpOperatio
                              f"({', '.join(map(str, connected))})",
                              fix=f"use the VBR's side of the leased line as next hop ({gateways})", where=where)
         inside = reserved_container(destination)
-        if inside is not None:
+        health_check_source = destination.prefixlen == 32 and destination.subnet_of(AUTOMATIC_SOURCE_BLOCK)
+        if inside is not None and not health_check_source:
             raise CloudError("InvalidDestinationCidrBlock.Reserved",
                              f"{destination} is inside {inside[0]} ({inside[1]}): nothing there can be reached",
-                             fix="route the VPCs' blocks, e.g. ip route 192.168.0.0/16 10.100.0.1", where=where)
-        if any(r.destination == destination for r in idc.static_routes):
+                             fix="route the VPCs' blocks, e.g. ip route 192.168.0.0/16 10.100.0.1 (a health check's "
+                                 f"source in {AUTOMATIC_SOURCE_BLOCK} is routed as a /32)", where=where)
+        same = [r for r in idc.static_routes if r.destination == destination]
+        if any(r.metric == metric for r in same):
             raise CloudError("InvalidCidrBlock.Duplicate",
-                             f"the access device already has a route to {destination}",
-                             fix="keep one route per destination", where=where)
-        idc.static_routes.append(StaticRoute(destination=destination, next_hop=next_hop))
+                             f"the access device already has a route to {destination} with metric {metric}",
+                             fix="give a backup route a higher metric (a floating static route)", where=where)
+        if any(r.next_hop == next_hop for r in same):
+            raise CloudError("InvalidCidrBlock.Duplicate",
+                             f"the access device already routes {destination} via {next_hop}",
+                             fix="a backup route goes via the other line's VBR", where=where)
+        idc.static_routes.append(StaticRoute(destination=destination, next_hop=next_hop, metric=metric))
 
     # ----- leased lines and VBRs ----------------------------------------------------------------
 
@@ -557,7 +566,7 @@ class ControlPlane(BorderGatewayOperations, DirectConnectOperations, BgpOperatio
 
     def add_route_entry(self, *, router_id: str, destination: IPv4Network, next_hop_type: NextHopType | None = None,
                         next_hop_id: str | None = None, next_hop_list: list[str] | None = None,
-                        where: str = "") -> RouteEntry:
+                        weights: list[int] | None = None, where: str = "") -> RouteEntry:
         """CreateRouteEntry: one next hop (NextHopType, NextHopId), or an ECMP route over 2-4 router interfaces
         (NextHopList; a VRouter's table only)."""
         next_hop_type, next_hop_id = self._next_hop_or_list(router_id, next_hop_type, next_hop_id, next_hop_list,
@@ -598,7 +607,8 @@ class ControlPlane(BorderGatewayOperations, DirectConnectOperations, BgpOperatio
             self._check_next_hop(router_id, next_hop_type, hop, where)
             self._check_overlap(router_id, table, destination, next_hop_type, hop, where)
         entry = RouteEntry(destination=destination, next_hop_type=next_hop_type, next_hop_id=next_hop_id,
-                           next_hop_list=tuple(next_hop_list or ()))
+                           next_hop_list=tuple(next_hop_list or ()),
+                           weights=_checked_weights(weights, len(next_hop_list or ()), where))
         table.entries.append(entry)
         return entry
 
@@ -758,3 +768,20 @@ def _require_host_address(ip: IPv4Address, cidr: IPv4Network, label: str, where:
         raise CloudError("InvalidIpAddress.Malformed", f"{label} {ip} is not a host address of {cidr}",
                          fix=f"choose an address between {cidr.network_address + 1} and "
                              f"{cidr.broadcast_address - 1}", where=where)
+
+
+def _checked_weights(weights: list[int] | None, hops: int, where: str) -> tuple[int, ...]:
+    """NextHopList's weights: every next hop 100 (ECMP, the default), or two next hops weighted 100 and 0: the
+    console's active/standby route, whose standby carries traffic only while the active one cannot."""
+    if not weights:
+        return (100,) * hops
+    if any(weight not in (0, 100) for weight in weights):
+        raise CloudError("InvalidParameter.Weight", f"weights {', '.join(map(str, weights))}: a next hop's weight is "
+                         "100 or 0", fix="weight every next hop 100 (ECMP), or two next hops 100 and 0 "
+                         "(active/standby)", where=where)
+    if 0 in weights and sorted(weights) != [0, 100]:
+        raise CloudError("InvalidParameter.Weight", f"weights {', '.join(map(str, weights))}: an active/standby route "
+                         "has exactly two next hops, one weighted 100 (active) and one 0 (standby)",
+                         fix="list two router interfaces weighted 100 and 0, or weight every next hop 100 (ECMP)",
+                         where=where)
+    return tuple(weights)

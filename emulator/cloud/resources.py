@@ -54,10 +54,19 @@ class RouteEntry:
     next_hop_type: NextHopType
     next_hop_id: str                     # an ECMP entry: its first next hop
     next_hop_list: tuple[str, ...] = ()  # an ECMP entry (NextHopList): 2 to 4 of the VRouter's router interfaces
+    weights: tuple[int, ...] = ()        # NextHopList's weights: all 100 (ECMP), or 100 and 0 (active/standby)
 
     @property
     def next_hops(self) -> tuple[str, ...]:
         return self.next_hop_list or (self.next_hop_id,)
+
+    @property
+    def active_standby(self) -> bool:
+        """Two next hops weighted 100 and 0: the second carries traffic only while the first cannot."""
+        return 0 in self.weights
+
+    def standby(self, hop: str) -> bool:
+        return self.active_standby and self.weights[self.next_hop_list.index(hop)] == 0
 
 
 @dataclass
@@ -123,6 +132,25 @@ class Vbr:
 
 
 @dataclass
+class HealthCheck:
+    """ModifyRouterInterfaceAttribute's health check on a VBR-to-VPC connection: every `rate_ms` a ping from
+    `source_ip` to `target_ip` (the customer side of the VBR's line); `threshold` unanswered in a row and the line
+    is unhealthy, and the VPC's routes over this connection stop carrying traffic. `healthy` is the verdict now
+    (the running prober's; True until it says otherwise)."""
+
+    source_ip: IPv4Address
+    target_ip: IPv4Address
+    rate_ms: int
+    threshold: int
+    healthy: bool = True
+
+    @property
+    def detection_s(self) -> float:
+        """How long after a line stops answering the check declares it unhealthy, at most."""
+        return self.rate_ms * self.threshold / 1000
+
+
+@dataclass
 class RouterInterface:
     id: str
     account: str
@@ -138,6 +166,7 @@ class RouterInterface:
     history: list[RIStatus] = field(default_factory=lambda: [RIStatus.IDLE])
     bandwidth_mbps: int = 0  # set on connection for the accepting side
     latency_ms: float = 0.0  # the initiator's; the pair carries it, like the bandwidth
+    health_check: HealthCheck | None = None   # a VBR's interface towards a VPC: probes the leased line
 
     @property
     def carries_traffic(self) -> bool:
@@ -148,6 +177,7 @@ class RouterInterface:
 class StaticRoute:
     destination: IPv4Network
     next_hop: IPv4Address
+    metric: int = 0          # Linux's metric: the lowest of the routes whose link is up carries the traffic
 
 
 @dataclass

@@ -6,7 +6,8 @@ from rich.console import Console
 from rich.table import Table
 
 from emulator.captures import OPEN_HINT
-from emulator.checks.results import BgpDetail, CheckResult, PerformanceDetail, PingDetail, TracerouteDetail
+from emulator.checks.results import (BgpDetail, CheckResult, FailoverDetail, PerformanceDetail, PingDetail,
+                                     TracerouteDetail)
 from emulator.plan import Plan
 from emulator.routing.model import Network, NodeKind, RouteKind
 from emulator.routing.reachability import PairResult, Verdict
@@ -171,6 +172,8 @@ def _details(check: CheckResult) -> str:
                            for test in d.tests)
         if d.error:
             details = d.error
+    elif isinstance(d, FailoverDetail):
+        details = _failover_details(d)
     else:
         details = (f"{d.protocol.upper()} {d.measured_mbps} Mbit/s measured, "
                    f"{d.configured_mbps} Mbit/s configured bottleneck")
@@ -178,6 +181,21 @@ def _details(check: CheckResult) -> str:
             details += f" ({d.ratio:.0%})"
         if d.error:
             details += f"\n{d.error}"
+    return details
+
+
+def _failover_details(d: FailoverDetail) -> str:
+    if d.error:
+        return f"{d.event}: {d.error}"
+    details = (f"{d.event}: outage {d.outage_s:.2f} s ({d.lost_packets} of {d.sent_packets} probes lost), expected "
+               f"{d.expected_outage_s:.2f} s ({d.prediction}), accepted {d.accepted_s[0]:.1f}-{d.accepted_s[1]:.1f} s")
+    for when, path in (("before", d.path_before), ("after", d.path_after)):
+        details += (f"\n{when}: to the IDC over {', '.join(path.get('cloud_to_idc', [])) or 'nothing'}, from it over "
+                    f"{', '.join(path.get('idc_to_cloud', [])) or 'nothing'}")
+    if d.health_checks:
+        details += "\nhealth checks: " + "; ".join(d.health_checks)
+    if d.tcp_survived is not None:
+        details += f"\nTCP transfer {'survived' if d.tcp_survived else 'did not survive'}"
     return details
 
 

@@ -29,6 +29,7 @@ class NodeKind(str, Enum):
     CLOUD_ROUTER = "cloud_router"    # VBR, VRouter: an OpenFlow router
     ACCESS_POINT = "access_point"    # where the leased line lands: adds the VBR's VLAN tag
     BGP_SPEAKER = "bgp_speaker"      # a cloud router's BGP (os-ken), reached through the router's own address
+    HEALTH_PROBER = "health_prober"  # a VBR's health check: pings the customer side of its line
 
 
 class RouteKind(str, Enum):
@@ -63,6 +64,7 @@ class LinkKind(str, Enum):
     ATTACHMENT = "vpc_attachment"          # a VPC's router <-> its border gateway
     PEERING = "vpc_peering"                # two VPCs' routers, directly
     BGP_SPEAKER = "bgp_speaker"            # a cloud router <-> its BGP speaker (not a cloud link: its own CPU)
+    HEALTH_PROBER = "health_prober"        # a VBR <-> its health check's prober (the provider's own probe)
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ class Route:
                                        # VPC attachment 100, private virtual interface 120 (0 elsewhere)
     ecmp: bool = False                 # one next hop of an ECMP route entry: the plan spreads flows over those
                                        # of its usable next hops (an OpenFlow select group)
+    standby: bool = False              # the standby next hop of an active/standby entry (weight 0): used only
+                                       # while the active one is not usable
 
     @property
     def rank(self) -> tuple[int, int]:
@@ -229,6 +233,10 @@ def best_route(routes: tuple[Route, ...], destination: IPv4Address) -> Route | N
 
 
 
-def _preference(route: Route) -> tuple[int, int, bool]:
-    """Between routes for the same prefix: the rank, then (the next hops of one ECMP entry) a usable one."""
-    return (*route.rank, not route.usable)
+def preference(route: Route) -> tuple[int, int, bool, bool]:
+    """Between routes for the same prefix: the rank, then (the next hops of one ECMP or active/standby entry) a
+    usable one, then the active one before the standby."""
+    return (*route.rank, not route.usable, route.standby)
+
+
+_preference = preference

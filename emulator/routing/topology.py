@@ -15,8 +15,8 @@ from emulator.errors import CloudError
 from emulator.impairment import IDEAL, Impairment
 from emulator.cloud.resources import NextHopType, PeeringStatus, PhysicalConnectionStatus, RIStatus, Role, RouteTable
 from emulator.routing.bgp import BORDER_GATEWAY, Learned, Session, discarded_prefixes, sessions, speaker_id, speaker_port
-from emulator.routing.model import (NEXT_HOP_ATTACHMENT, NEXT_HOP_VIRTUAL_INTERFACE, PRIORITY_BGP, PRIORITY_PROPAGATED,
-                                    PRIORITY_STATIC, BgpView, Link, LinkKind, Network, Node, NodeKind, Port, Route,
+from emulator.routing.model import (NEXT_HOP_ATTACHMENT, NEXT_HOP_VIRTUAL_INTERFACE, PRIORITY_BGP, PRIORITY_LOCAL,
+                                    PRIORITY_PROPAGATED, PRIORITY_STATIC, BgpView, Link, LinkKind, Network, Node, NodeKind, Port, Route,
                                     RouteKind, TransitGroup)
 
 # Router interfaces have no user-visible addresses; the emulator numbers each
@@ -37,6 +37,11 @@ def build_network(cloud: ControlPlane, learned: Learned | None = None) -> Networ
 
 def access_point_id(pc_id: str) -> str:
     return f"{pc_id}@ap"
+
+
+def prober_id(ri_id: str) -> str:
+    """The node that runs the health check configured on a VBR's router interface."""
+    return f"{ri_id}@hc"
 
 
 class _Builder:
@@ -73,6 +78,7 @@ class _Builder:
             self._custom_routes(vpc.vrouter_id, vpc.route_table)
             self._learnt_routes(vpc.id)
         self._speakers()
+        self._health_probers()
         self._bgp_routes()
         for vpc in self.cloud.vpcs.values():
             self._learnt_bgp_routes(vpc.id)
@@ -137,11 +143,18 @@ class _Builder:
                                    active=up, impairment=pc.impairment))
             self.links.append(Link(id=f"{pc.id}:{end.owner_id}", kind=LinkKind.LEASED_LINE_TRUNK, a=(ap, trunk.name),
                                    b=(end.router_id, end.port), cloud_id=pc.id, vlan=end.vlan_id, active=up))
+        up_ports = {link.a[1]: link.active for link in self.links if link.a[0] == device}
         for static in idc.static_routes:
             port = next((p for p in self.ports[device] if p.address and static.next_hop in p.address.network), None)
             assert port is not None, "ControlPlane.add_idc_static_route admits only next hops on the device's links"
+            up = up_ports.get(port.name, True)
+            # Linux (ignore_routes_with_linkdown) passes over a route whose link is down when another route to the
+            # destination remains; the only route stays, unusable, so that explain says the line is down.
+            fallback = any(other is not static and other.destination == static.destination
+                           for other in idc.static_routes)
             self._route(device, Route(prefix=static.destination, port=port.name, next_hop=static.next_hop,
-                                      kind=RouteKind.STATIC, target=str(static.next_hop), priority=PRIORITY_STATIC))
+                                      kind=RouteKind.STATIC, target=str(static.next_hop),
+                                      priority=PRIORITY_STATIC + static.metric, usable=up, valid=up or not fallback))
         return hosts
 
     def _host(self, host_id: str, role: str, address: IPv4Interface, gateway, account: str) -> None:
@@ -377,9 +390,39 @@ class _Builder:
                 next_hop, active = self.far_end.get((router_id, port), (None, False))
                 rank = NEXT_HOP_ATTACHMENT if entry.next_hop_type is NextHopType.VPC_ATTACHMENT else 0
                 self._route(router_id, Route(prefix=entry.destination, port=port if next_hop else None,
-                                             next_hop=next_hop, kind=RouteKind.CUSTOM, target=hop, usable=active,
-                                             table=table.id, priority=PRIORITY_STATIC, ecmp=bool(entry.next_hop_list),
-                                             next_hop_rank=rank))
+                                             next_hop=next_hop, kind=RouteKind.CUSTOM, target=hop,
+                                             usable=active and self._line_healthy(hop),
+                                             table=table.id, priority=PRIORITY_STATIC,
+                                             ecmp=bool(entry.next_hop_list) and not entry.active_standby,
+                                             standby=entry.standby(hop), next_hop_rank=rank))
+
+    def _line_healthy(self, ri_id: str) -> bool:
+        """False while the health check of the VBR behind this VRouter's router interface says its line is
+        faulty: the route stops carrying traffic (and an active/standby or ECMP route moves to its other line)."""
+        ri = self.cloud.router_interfaces.get(ri_id)
+        peer = self.cloud.router_interfaces.get(ri.opposite_interface_id) if ri is not None else None
+        return peer is None or peer.health_check is None or peer.health_check.healthy
+
+    def _health_probers(self) -> None:
+        """A node per health check, behind a port of the VBR, with the check's source address: it pings the
+        customer side through the VBR's line, and the VBR hands the replies back to it (a /32 of its own)."""
+        for ri_id, check in self.cloud.health_checks().items():
+            ri = self.cloud.router_interfaces[ri_id]
+            if ri.router_id not in self.nodes:
+                continue
+            node_id = prober_id(ri_id)
+            vbr = self.nodes[ri.router_id]
+            self._node(Node(id=node_id, kind=NodeKind.HEALTH_PROBER, role="health check",
+                            label=f"health check of {ri_id}", account=vbr.account, owner=ri.router_id))
+            self._port(node_id, Port(name="eth", address=IPv4Interface(f"{check.source_ip}/32"),
+                                     label=f"pings {check.target_ip}"))
+            port = f"hc-{ri_id}"
+            self._port(ri.router_id, Port(name=port, label=f"its health check of {ri_id}"))
+            self._route(ri.router_id, Route(prefix=IPv4Network(f"{check.source_ip}/32"), port=port, next_hop=None,
+                                            kind=RouteKind.HOST, target=f"health check of {ri_id}",
+                                            table=vbr.table, priority=PRIORITY_LOCAL))
+            self.links.append(Link(id=f"{ri_id}~hc", kind=LinkKind.HEALTH_PROBER, a=(ri.router_id, port),
+                                   b=(node_id, "eth")))
 
 
 def _advertise_fix(session: Session) -> str:

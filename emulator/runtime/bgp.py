@@ -29,7 +29,7 @@ from emulator.cloud.control_plane import ControlPlane
 from emulator.errors import RuntimeFailure
 from emulator.plan import Plan
 from emulator.routing.bgp import Learned, Session
-from emulator.runtime.commands import in_namespace, python_module, run
+from emulator.runtime.commands import in_namespace, python_module, terminate, run
 
 FRR_DAEMONS = Path("/usr/lib/frr")
 FRR_USER = "frr"
@@ -196,13 +196,7 @@ class CloudSpeaker:
             return ""
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        terminate(self.process)
 
 
 @dataclass

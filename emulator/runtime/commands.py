@@ -36,6 +36,18 @@ def finish(process: subprocess.Popen, timeout: float) -> tuple[str, str]:
         return process.communicate()
 
 
+def terminate(process: subprocess.Popen | None, timeout: float = 5.0) -> None:
+    """SIGTERM a process that is still running, SIGKILL it if it has not gone within `timeout`."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
+
+
 def in_namespace(pid: int, argv: Sequence[str]) -> list[str]:
     """The argument list that runs `argv` in the network namespace of process `pid` (a Mininet node)."""
     return ["mnexec", "-a", str(pid), *argv]

@@ -228,10 +228,13 @@ class EmulatedNetwork:
             self.run_in(node.name, ["ip", "link", "set", intf.name, "up"])
         if node.kind is NodeKind.LINUX_ROUTER:
             self.run_in(node.name, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
+            # A line whose carrier is gone takes its routes with it (a floating static route takes over), as a
+            # router's routing table does when the interface goes down.
+            self.run_in(node.name, ["sysctl", "-q", "-w", "net.ipv4.conf.all.ignore_routes_with_linkdown=1"])
         # Let every router and host answer each traceroute probe (the default limits ICMP to 1/s).
         self.run_in(node.name, ["sysctl", "-q", "-w", "net.ipv4.icmp_ratelimit=0"])
         for route in node.linux_routes:
-            self.run_in(node.name, ["ip", "route", "replace", route.prefix, "via", route.via, "dev", route.dev])
+            self.run_in(node.name, ["ip", "route", "replace", *route.argv()])
 
     def _state_dir(self) -> Path:
         if self.state_dir is None:
@@ -274,10 +277,9 @@ class EmulatedNetwork:
             if after.dpid is not None or before.linux_routes == after.linux_routes:
                 continue
             for route in set(before.linux_routes) - set(after.linux_routes):
-                self.run_in(after.name, ["ip", "route", "del", route.prefix, "via", route.via, "dev", route.dev],
-                            check=False)
+                self.run_in(after.name, ["ip", "route", "del", *route.argv()], check=False)
             for route in after.linux_routes:
-                self.run_in(after.name, ["ip", "route", "replace", route.prefix, "via", route.via, "dev", route.dev])
+                self.run_in(after.name, ["ip", "route", "replace", *route.argv()])
         for index, (before, after) in enumerate(zip(old.links, new.links, strict=True)):
             if before.active != after.active and after.kind is LinkKind.LEASED_LINE:
                 self.set_carrier(after, after.active)

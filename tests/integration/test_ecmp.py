@@ -28,8 +28,10 @@ SEND = ("import socket,sys\n"
         "    s.close()\n")
 
 
-def test_the_whole_run_passes():
-    outcome = runner.execute(session.prepare(scenario.load("redundant_leased_lines")))
+def test_the_whole_run_passes_line_2_failing_and_returning(tmp_path):
+    """The scenario's events too: line 2 cut and repaired, the probe's ECMP flow (on line 2) moved by the health
+    check after 16 s, moved back without loss."""
+    outcome = runner.execute(session.prepare(scenario.load("redundant_leased_lines")), artifacts=tmp_path)
     assert outcome.passed, [c for c in outcome.checks if not c.passed]
     assert cleanup.leftovers().empty()
 

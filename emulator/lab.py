@@ -45,6 +45,7 @@ class Lab:
         self.live = live
         self.changed = False
         self.last_update_s = 0.0
+        self.probe = None          # the live probe, while one runs (emulator.checks.live_probe.LiveProbe)
 
     @property
     def cloud(self):
@@ -170,6 +171,42 @@ class Lab:
             return "\n".join(lines)
         raise ScenarioError(f"{side[:40]!r}: show the table of which side?",
                             fix="bgp show customer | bgp show vbr (or bgw: the cloud's side)")
+
+    # ----- the live probe ---------------------------------------------------------------------------
+
+    def probe_start(self, src: str, dst: str, interval_ms: str = "10", say: Callable[[str], None] = print,
+                    folder: Path = Path("artifacts") / "probe") -> str:
+        """`probe start SRC DST [INTERVAL_MS]`: a numbered UDP echo every interval, told each second."""
+        from emulator.checks.live_probe import LiveProbe
+
+        if self.probe is not None:
+            raise ScenarioError("a probe is already running", fix="probe stop first")
+        try:
+            interval = int(interval_ms)
+        except ValueError:
+            raise ScenarioError(f"{interval_ms[:20]!r} is not a number of milliseconds", fix="e.g. probe start "
+                                "i-vpca-1 idc-server-1 10") from None
+        if not 5 <= interval <= 1000:
+            raise ScenarioError(f"an interval of {interval} ms is outside 5-1000", fix="probe every 10 ms, say")
+        pair = self.explain(src, dst)
+        network = self.prepared.network
+        idc_servers = {server.id for idc in self.cloud.idcs.values() for subnet in idc.subnets
+                       for server in subnet.servers}
+        node = {n.id: n.name for n in self.prepared.plan.nodes}
+        self.probe = LiveProbe(plan=self.live.network.plan,
+                               spawn=lambda host, argv: self.live.processes.spawn(node[host], argv),
+                               src=pair.src, dst=pair.dst, src_ip=str(network.address_of(pair.src)),
+                               dst_ip=str(network.address_of(pair.dst)), src_in_idc=pair.src in idc_servers,
+                               interval_ms=interval, say=say, folder=folder)
+        return (f"probing {pair.src} -> {pair.dst} every {interval} ms (a line a second; `probe stop` ends it)"
+                + ("" if pair.reachable else f"; the tables say it is unreachable now: {pair.explanation.message}"
+                   if pair.explanation else ""))
+
+    def probe_stop(self) -> str:
+        if self.probe is None:
+            return "no probe is running"
+        probe, self.probe = self.probe, None
+        return probe.stop()
 
     def explain(self, src: str, dst: str) -> PairResult:
         return explain_pair(self.prepared, src, dst)

@@ -16,12 +16,16 @@
   steps / step          the tutorial's steps / apply the next one
   capture start LINK    record a link (pc-AAA, ri-AAA, ..., all) into artifacts/captures, one pcap per end
   capture stop          close the captures and say where they are
+  probe start SRC DST [INTERVAL_MS]   a UDP echo every 10 ms, told each second (lines used, losses, outages)
+  probe stop            stop it and sum it up
+  wait SECONDS          let time pass (scripts: watch a probe across a change)
 """
 
 from __future__ import annotations
 
 import shlex
 import sys
+import time
 from cmd import Cmd
 from pathlib import Path
 from select import poll
@@ -73,6 +77,8 @@ class LabShell(CLI):
                     # As in Mininet's CLI: Ctrl-C abandons the line, `exit` or Ctrl-D leaves the lab.
                     self.console.print("\nInterrupt (type exit or press Ctrl-D to leave the lab)")
         finally:
+            if self.lab.probe is not None:     # its tcpdumps run in the host's namespace: stop them here
+                self.console.print(self.lab.probe_stop())
             setLogLevel("error")
 
     # ----- helpers ----------------------------------------------------------------------------
@@ -220,6 +226,32 @@ class LabShell(CLI):
         if words == ["stop"]:
             return self._do(self.lab.capture_stop)
         self.console.print("usage: capture start LINK | capture stop")
+        return False
+
+    def do_probe(self, line: str) -> bool:
+        """probe start SRC DST [INTERVAL_MS] | probe stop"""
+        words = line.split()
+        if words[:1] == ["start"] and len(words) in (3, 4):
+            return self._do(lambda: self.lab.probe_start(*words[1:], say=self._say))
+        if words == ["stop"]:
+            return self._do(self.lab.probe_stop)
+        self.console.print("usage: probe start SRC DST [INTERVAL_MS] | probe stop")
+        return False
+
+    def _say(self, text: str) -> None:
+        self.console.print(f"[cyan]{text}[/cyan]", highlight=False, soft_wrap=True)
+
+    def do_wait(self, line: str) -> bool:
+        """wait SECONDS: let time pass (a script watching a probe across a change)"""
+        args = self._args(line, 1, "wait SECONDS")
+        try:
+            seconds = float(args[0]) if args else -1.0
+        except ValueError:
+            seconds = -1.0
+        if args and not 0 <= seconds <= 600:
+            self.console.print("usage: wait SECONDS (0 to 600)")
+        elif args:
+            time.sleep(seconds)
         return False
 
     def do_step(self, line: str) -> bool:

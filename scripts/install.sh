@@ -16,9 +16,10 @@ PYTHON="${PYTHON:-python3}"
 # fping: the ping matrix (one process per source, all destinations at once); tcpdump: the VLAN capture test;
 # python3-venv: the virtualenv; util-linux: unshare for capability probes; graphviz: `dot` draws the topology;
 # chromium: the HTML report's test opens it in a real (headless) browser; frr: zebra and bgpd on the customer's
-# access device in BGP scenarios (started by the emulator in the device's namespace, never as a system service).
+# access device in BGP scenarios (started by the emulator in the device's namespace, never as a system service);
+# tmux: the lab's end-to-end test types into it and reads the screen, as a person would.
 PACKAGES=(mininet openvswitch-switch iperf3 libiperf0 ethtool iproute2 iputils-ping fping tcpdump python3-venv
-          util-linux procps graphviz chromium frr)
+          util-linux procps graphviz chromium frr tmux)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -5,12 +5,16 @@
 INTERVAL_MS for SECONDS and prints JSON: when it started (wall clock), each probe's send time (seconds after the
 start) and its round-trip time in ms (null: no echo came back). A probe lost either way counts, so both
 directions of the pair's path are measured at once.
+`python -m emulator.checks.failover_probe live IP PORT INTERVAL_MS` does the same until SIGTERM, printing a JSON
+line every second (probes sent and answered that second, their mean round trip) and one when an outage ends
+(its start, duration and lost probes): the lab's live probe.
 """
 
 from __future__ import annotations
 
 import json
 import select
+import signal
 import socket
 import struct
 import sys
@@ -66,9 +70,68 @@ def probe(ip: str, port: int, interval_ms: float, seconds: float) -> dict:
             "rtt_ms": rtt_ms}
 
 
+def live(ip: str, port: int, interval_ms: float) -> None:
+    """Probe until SIGTERM; one JSON line per second and per ended outage on stdout (flushed)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.connect((ip, port))
+    interval = interval_ms / 1000
+    started = time.monotonic()
+    answered: set[int] = set()
+    sent = 0
+    second_sent, second_rtts = 0, []
+    next_send, next_report = started, started + 1
+    outage_start, outage_lost, checked = None, 0, 0
+    while True:
+        now = time.monotonic()
+        if now >= next_send:
+            try:
+                sock.send(struct.pack(FORMAT, sent, now))
+            except OSError:
+                pass
+            sent += 1
+            second_sent += 1
+            next_send += interval
+        # A probe unanswered after LATE_S is lost; walk the ones old enough, in order.
+        while checked < sent and started + checked * interval + LATE_S < now:
+            if checked in answered:
+                answered.discard(checked)
+                if outage_start is not None:
+                    _say({"outage": {"start_s": round(outage_start, 3),
+                                     "duration_s": round(checked * interval - outage_start, 3), "lost": outage_lost}})
+                    outage_start = None
+            else:
+                if outage_start is None:
+                    outage_start, outage_lost = checked * interval, 0
+                outage_lost += 1
+            checked += 1
+        if now >= next_report:
+            _say({"t": round(now - started), "sent": second_sent, "answered": len(second_rtts),
+                  "rtt_ms": round(sum(second_rtts) / len(second_rtts), 2) if second_rtts else None})
+            second_sent, second_rtts = 0, []
+            next_report += 1
+        ready, _, _ = select.select([sock], [], [], max(0.0, min(next_send, next_report) - time.monotonic()))
+        if ready:
+            try:
+                data = sock.recv(2048)
+            except OSError:
+                continue
+            seq, sent_at = struct.unpack(FORMAT, data[:struct.calcsize(FORMAT)])
+            if seq >= checked:
+                answered.add(seq)
+                second_rtts.append((time.monotonic() - sent_at) * 1000)
+
+
+def _say(message: dict) -> None:
+    print(json.dumps(message), flush=True)
+
+
 def main(argv: list[str]) -> int:
     if argv[0] == "server":
         serve(int(argv[1]), float(argv[2]))
+        return 0
+    if argv[0] == "live":
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        live(argv[1], int(argv[2]), float(argv[3]))
         return 0
     json.dump(probe(argv[1], int(argv[2]), float(argv[3]), float(argv[4])), sys.stdout)
     return 0

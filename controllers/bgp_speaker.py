@@ -27,7 +27,12 @@ from os_ken.lib import hub
 
 hub.patch(thread=False)     # before BGPSpeaker's modules load: its sockets must be green
 
+import select  # noqa: E402  (green after hub.patch)
+import socket  # noqa: E402
+
 from os_ken.services.protocols.bgp.bgpspeaker import BGPSpeaker  # noqa: E402
+
+from controllers import bfd  # noqa: E402
 
 LOG = logging.getLogger("bgp_speaker")
 POLL_S = 0.2
@@ -66,8 +71,11 @@ class Speaker:
         self.dirty = True
 
     def _peer_up(self, peer_ip: str, _remote_as: int) -> None:
-        peer = self.peers.setdefault(peer_ip, {"flaps": 0})
-        peer.update(state="Established", established_at=time.time())
+        """os-ken passes the peer's BGP identifier here, not its address (BGPSpeaker._notify_peer_up): with one
+        device behind two lines, both sessions report the same router ID. The state poll finds which peer it was."""
+        peer = self.peers.get(peer_ip)
+        if peer is not None:
+            peer.update(state="Established", established_at=time.time())
         self.dirty = True
         LOG.info("peer %s up", peer_ip)
 
@@ -83,10 +91,79 @@ class Speaker:
     def start(self) -> None:
         hub.sleep(SETTLE_BEFORE_NEIGHBORS_S)
         for peer in self.config["peers"]:
-            password = peer.get("password")
-            self.speaker.neighbor_add(peer["ip"], peer["remote_asn"], enable_ipv4=True,
-                                      password=password.encode() if password else None)
+            self._add_neighbor(peer)
         self._advertise(self.config["networks"])
+        with_bfd = [peer for peer in self.config["peers"] if peer.get("bfd")]
+        if with_bfd:
+            hub.spawn(self._bfd_loop, with_bfd)
+
+    def _add_neighbor(self, peer: dict) -> None:
+        password = peer.get("password")
+        self.speaker.neighbor_add(peer["ip"], peer["remote_asn"], enable_ipv4=True,
+                                  password=password.encode() if password else None)
+
+    # ----- BFD (controllers/bfd.py): a session per peer with EnableBfd ---------------------------
+
+    def _bfd_loop(self, peers: list[dict]) -> None:
+        """Receive on UDP 3784 at the router's address, send from 49152 with TTL 255 (RFC 5881); a session that
+        leaves Up drops its BGP neighbor, one that comes Up again brings it back."""
+        receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        receiver.bind((self.config["router_id"], bfd.PORT))
+        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sender.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 255)
+        sender.bind((self.config["router_id"], 49152))
+        now = time.monotonic()
+        sessions = {peer["ip"]: bfd.Session(index + 1, peer["bfd"]["min_tx_ms"], peer["bfd"]["min_rx_ms"],
+                                            peer["bfd"]["multiplier"], now) for index, peer in enumerate(peers)}
+        by_ip = {peer["ip"]: peer for peer in peers}
+        dropped: set[str] = set()
+        while True:
+            now = time.monotonic()
+            for ip, session in sessions.items():
+                packet = session.tick(now)
+                if packet is not None:
+                    try:
+                        sender.sendto(packet.encode(), (ip, bfd.PORT))
+                    except OSError as exc:
+                        LOG.debug("BFD to %s: %s", ip, exc)
+                self._bfd_follow(ip, session, by_ip[ip], dropped)
+            wait = min(0.05, *(session.wait_s(time.monotonic()) for session in sessions.values()))
+            ready, _, _ = select.select([receiver], [], [], wait)
+            if ready:
+                data, (ip, _port) = receiver.recvfrom(512)
+                packet = bfd.Packet.decode(data)
+                session = sessions.get(ip)
+                if packet is not None and session is not None and packet.your_discriminator in (0, session.discriminator):
+                    session.receive(packet, time.monotonic())
+                    self._bfd_follow(ip, session, by_ip[ip], dropped)
+
+    def _bfd_follow(self, ip: str, session: bfd.Session, peer: dict, dropped: set[str]) -> None:
+        """Carry the session's state changes into BGP and the state file."""
+        if not session.changes:
+            return
+        changes, session.changes = session.changes, []
+        record = self.peers.setdefault(ip, {"flaps": 0})
+        for when, state in changes:
+            LOG.info("BFD %s %s", ip, state)
+            record["bfd"] = state
+            record.setdefault("bfd_changes", []).append([time.time() - (time.monotonic() - when), state])
+        # Only a detection timeout means the path is gone. A Down the peer sends is most often FRR starting its
+        # session again (bgpd gives bfdd the session's local address once BGP is up): that is not a failure.
+        if (session.state == bfd.DOWN and session.diag == bfd.DIAG_DETECTION_EXPIRED and ip not in dropped
+                and any(state == "Down" for _when, state in changes)):
+            dropped.add(ip)
+            try:
+                self.speaker.neighbor_del(ip)       # as BGP does when BFD says the peer is gone
+            except Exception as exc:   # noqa: BLE001  (os-ken raises its own kinds; BFD must go on)
+                LOG.warning("BFD: dropping BGP neighbor %s: %s", ip, exc)
+            self._peer_down(ip, peer["remote_asn"])
+        if session.state == bfd.UP and ip in dropped:
+            dropped.discard(ip)
+            try:
+                self._add_neighbor(peer)
+            except Exception as exc:   # noqa: BLE001
+                LOG.warning("BFD: adding BGP neighbor %s back: %s", ip, exc)
+        self.dirty = True
 
     def _advertise(self, networks: list[str]) -> None:
         for prefix in [p for p in self.advertised if p not in networks]:
@@ -118,9 +195,12 @@ class Speaker:
             LOG.debug("neighbor state: %s", exc)
             return
         for ip, info in (states or {}).items():
-            state = info.get("bgp_state") if isinstance(info, dict) else None
+            # os-ken's summary view: {ip: {"conf": ..., "info": {"bgp_state": ...}}}
+            state = (info.get("info") or {}).get("bgp_state") if isinstance(info, dict) else None
             peer = self.peers.get(ip)
             if peer is not None and state and peer.get("state") != state:
+                if state == "Established":
+                    peer["established_at"] = time.time()
                 peer["state"] = state
                 self.dirty = True
 

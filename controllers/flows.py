@@ -43,6 +43,7 @@ ROUTE_TABLE = 1
 PRIO_CLASSIFY = 100
 PRIO_ARP_FOR_ROUTER = 3000
 PRIO_TCP_FOR_SPEAKER = 2950  # TCP to the router's own address: its BGP speaker (any TTL: eBGP sends TTL 1)
+PRIO_BFD_FROM_SPEAKER = 2960  # the speaker's BFD to the customer device: out untouched (RFC 5881: TTL 255)
 PRIO_IP_FOR_ROUTER = 2900
 PRIO_TTL_EXPIRED = 2800
 LOCAL_ROUTE_BASE = 2000      # local routes win over any other, whatever the prefix length
@@ -50,8 +51,11 @@ PRIO_NO_TRANSIT = 1500       # from a VPC peering port: local routes only
 ROUTE_BASE = 1000
 
 Action = tuple[Any, ...]
-MATCH_FIELD_ORDER = ("in_port", "eth_type", "vlan_vid", "arp_op", "arp_tpa", "ip_proto", "ipv4_dst", "nw_ttl")
+MATCH_FIELD_ORDER = ("in_port", "eth_type", "vlan_vid", "arp_op", "arp_tpa", "ip_proto", "ipv4_dst", "udp_dst",
+                     "nw_ttl")
 IP_PROTO_TCP = 6
+IP_PROTO_UDP = 17
+BFD_PORT = 3784              # RFC 5881: single-hop BFD control packets
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,11 @@ def _route_table(node: PlanNode, table: int, group: str) -> list[Flow]:
                 flows.append(Flow(table, PRIO_TCP_FOR_SPEAKER,
                                   _match(eth_type=ETH_TYPE_IP, ip_proto=IP_PROTO_TCP, ipv4_dst=ip),
                                   (("set_field", "eth_dst", mac), ("output", port))))
+                flows.append(Flow(table, PRIO_TCP_FOR_SPEAKER,
+                                  _match(eth_type=ETH_TYPE_IP, ip_proto=IP_PROTO_UDP, ipv4_dst=ip, udp_dst=BFD_PORT),
+                                  (("set_field", "eth_dst", mac), ("output", port))))
+    if not group:
+        flows += _bfd_from_speakers(node, table)
     for ttl in (0, 1):
         flows.append(Flow(table, PRIO_TTL_EXPIRED, _match(eth_type=ETH_TYPE_IP, nw_ttl=ttl), (("controller",),)))
 
@@ -172,6 +181,25 @@ def _route_table(node: PlanNode, table: int, group: str) -> list[Flow]:
             flows.append(Flow(table, priority, match, (("dec_ttl",), *buckets[0])))
         else:
             flows.append(Flow(table, priority, match, (("dec_ttl",), ("group", groups[buckets]))))
+    return flows
+
+
+def _bfd_from_speakers(node: PlanNode, table: int) -> list[Flow]:
+    """A speaker's BFD packets leave for the customer device without a TTL decrement: single-hop BFD must arrive
+    with TTL 255 (RFC 5881), and the speaker stands for the router itself."""
+    flows = []
+    by_port = {intf.port_no: intf for intf in node.interfaces}
+    for address, port, _mac in node.speakers:
+        line = next((i for i in node.interfaces if i.address and str(IPv4Interface(i.address).ip) == address), None)
+        if line is None:
+            continue
+        for entry in node.forwarding:
+            if (entry.local and entry.prefix.endswith("/32") and entry.port_no == line.port_no
+                    and entry.dst_mac is not None):
+                flows.append(Flow(table, PRIO_BFD_FROM_SPEAKER,
+                                  _match(in_port=port, eth_type=ETH_TYPE_IP, ip_proto=IP_PROTO_UDP,
+                                         ipv4_dst=entry.prefix.split("/")[0], udp_dst=BFD_PORT),
+                                  _next_hop_actions(by_port[line.port_no], entry.dst_mac)))
     return flows
 
 

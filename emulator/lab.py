@@ -91,6 +91,12 @@ class Lab:
         return self._change(lambda: self.cloud.set_physical_connection_state(pc_id=pc_id, up=up),
                             f"leased line {pc_id} is {'up' if up else 'down'}")
 
+    def line_failure(self, pc_id: str, failed: bool) -> Changed:
+        """`line fail PC_ID` / `line restore PC_ID`: the provider's network drops every frame, the port stays up."""
+        return self._change(lambda: self.cloud.set_physical_connection_failure(pc_id=pc_id, failed=failed),
+                            f"leased line {pc_id} " + ("drops every frame (its port stays up)" if failed
+                                                       else "carries frames again"))
+
     def line_set(self, pc_id: str, words: list[str]) -> Changed:
         """`line set pc-AAA latency 30 jitter 2 loss 1`: the values named change, the others stay."""
         pc = self.cloud.physical_connections.get(pc_id)

@@ -3,7 +3,8 @@
   route add ROUTER DEST TYPE NEXT_HOP_ID   TYPE: RouterInterface, PhysicalConnection, BorderGateway, VpcPeering
   route del ROUTER DEST
   ri deactivate|activate RI_ID
-  line down|up PC_ID
+  line down|up PC_ID    the provider's side of the line goes down (the device loses carrier) / comes back
+  line fail|restore PC_ID   the provider's network drops every frame of the line, its port stays up / repaired
   line set PC_ID [latency MS] [jitter MS] [loss PERCENT]   the line's one-way delay, jitter, loss (live)
   bgp down|up           the customer device shuts its BGP neighbors down / brings them back (FRR)
   bgp advertise|withdraw PREFIX   the customer device starts / stops advertising PREFIX
@@ -152,11 +153,13 @@ class LabShell(CLI):
                 self.console.print(f"usage: {LINE_SET_USAGE}")
                 return False
             return self._do(lambda: self.lab.line_set(words[1], words[2:]))
-        args = self._args(line, 2, "line down|up PC_ID")
-        if args and args[0] not in ("down", "up"):
-            self.console.print("usage: line down|up PC_ID")
-        if not args or args[0] not in ("down", "up"):
+        args = self._args(line, 2, "line down|up|fail|restore PC_ID")
+        if args and args[0] not in ("down", "up", "fail", "restore"):
+            self.console.print("usage: line down|up|fail|restore PC_ID")
+        if not args or args[0] not in ("down", "up", "fail", "restore"):
             return False
+        if args[0] in ("fail", "restore"):
+            return self._do(lambda: self.lab.line_failure(args[1], args[0] == "fail"))
         return self._do(lambda: self.lab.line(args[1], args[0] == "up"))
 
     def do_bgp(self, line: str) -> bool:

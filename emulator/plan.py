@@ -121,8 +121,9 @@ class Plan:
         return [n for n in self.nodes if n.dpid is not None]
 
     def structure(self) -> tuple:
-        """What a live change cannot alter without a rebuild: nodes, interfaces, links (not their state, delay or loss)."""
-        return (tuple((n.name, n.id, n.kind, n.dpid, n.interfaces, n.bridges, n.vlan_pairs) for n in self.nodes),
+        """What a live change cannot alter without a rebuild: nodes, interfaces, links (not their state, delay or loss;
+        nor an access point's VLAN pairs, which are only flows: a line that fails silently passes none)."""
+        return (tuple((n.name, n.id, n.kind, n.dpid, n.interfaces, n.bridges) for n in self.nodes),
                 tuple(replace(link, active=True, impairment=None) for link in self.links))
 
     def to_json(self) -> str:

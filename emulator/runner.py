@@ -173,7 +173,7 @@ class Live:
     def install(self, plan: Plan) -> float:
         """Write `plan` where the controller polls it, update the Linux nodes, wait for every bridge's new flows.
 
-        One at a time (the health checks' follower installs from its own thread); a plan made from an older
+        One at a time (the follower installs from its own thread); a plan made from an older
         generation gets the next one."""
         with self.lock:
             started = time.monotonic()
@@ -256,7 +256,7 @@ def live_network(prepared: Prepared, *, progress: Progress = lambda _line: None,
                 progress(f"delay line ceiling on this machine: {ceiling['pps_64_byte_frames']:,} frames/s of 64 bytes, "
                          f"{ceiling['mbps_1514_byte_frames']:,} Mbit/s of 1514-byte frames"
                          + (" (measured earlier this boot)" if ceiling.get("cached") else ""))
-        follower: HealthFollower | None = None
+        follower: Follower | None = None
         try:
             controller.start(on_event=lambda line: progress(f"note: {line}"),
                              bridges={node.name: int(node.dpid, 16) for node in prepared.plan.switches()})
@@ -274,7 +274,7 @@ def live_network(prepared: Prepared, *, progress: Progress = lambda _line: None,
                          f"each)")
             if prepared.scenario.cloud.has_bgp():     # after the captures start: they record the sessions too
                 _start_bgp(prepared, live, run_dir, progress)
-            follower = _start_health_checks(prepared, live, run_dir / "health", progress)
+            follower = _start_follower(prepared, live, run_dir / "health", progress)
             progress(f"all flows installed ({sum(counts.values())} on {len(counts)} bridges); all checks ready")
             yield live
         finally:
@@ -325,23 +325,25 @@ class HealthChange:
     installed_at: float
 
 
-class HealthFollower:
-    """A thread that carries the probers' verdicts into the flows as they change, for the whole run."""
+class Follower:
+    """A thread that carries the health checks' verdicts and what the BGP speakers learn into the flows as they
+    change, for the whole run (a line that fails mid-run, BFD ending a session)."""
 
     POLL_S = 0.05
 
     def __init__(self, prepared: Prepared, live: Live, progress: Progress) -> None:
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(prepared, live, progress), daemon=True,
-                                       name="health-checks")
+                                       name="follower")
         self.thread.start()
 
     def _run(self, prepared: Prepared, live: Live, progress: Progress) -> None:
         while not self.stopping.wait(self.POLL_S):
             try:
                 change = live.follow_health(prepared)
+                live.follow_bgp(prepared)
             except EmulatorError as problem:     # the run goes on; the failover checks show the consequence
-                live.notes.append(f"a health check's verdict could not be carried into the flows: {problem.message}")
+                live.notes.append(f"a change could not be carried into the flows: {problem.message}")
                 return
             if change is not None:
                 took = change.installed_at - change.decided_at
@@ -353,16 +355,18 @@ class HealthFollower:
         self.thread.join(timeout=10)
 
 
-def _start_health_checks(prepared: Prepared, live: Live, folder: Path, progress: Progress) -> HealthFollower | None:
-    """A prober per configured health check, and the thread that follows their verdicts."""
+def _start_follower(prepared: Prepared, live: Live, folder: Path, progress: Progress) -> Follower | None:
+    """A prober per configured health check, and the thread that follows their verdicts and the BGP speakers."""
     checks = prepared.scenario.cloud.health_checks()
-    if not checks:
+    if not checks and live.bgp is None:
         return None
     live.probers = probers(checks, prepared.plan, live.network.pids, folder)
     for prober in live.probers:
         prober.start()
-    progress(f"health checks: {', '.join(f'{ri} pings {c.target_ip} from {c.source_ip} every {c.rate_ms} ms' for ri, c in checks.items())}")
-    return HealthFollower(prepared, live, progress)
+    if checks:
+        progress("health checks: " + ", ".join(f"{ri} pings {c.target_ip} from {c.source_ip} every {c.rate_ms} ms"
+                                               for ri, c in checks.items()))
+    return Follower(prepared, live, progress)
 
 
 def _start_bgp(prepared: Prepared, live: Live, run_dir: Path, progress: Progress) -> None:
@@ -420,11 +424,15 @@ def run_failover(prepared: Prepared, live: Live, progress: Progress, folder: Pat
 
     def apply_event(event: Event) -> ControlPlane:
         if event.action in ("line_down", "line_up"):
-            lab.line(event.id, up=event.action == "line_up")
+            changed = lab.line(event.id, up=event.action == "line_up")
+        elif event.action in ("line_fail", "line_restore"):
+            changed = lab.line_failure(event.id, failed=event.action == "line_fail")
         elif event.action == "deactivate":
-            lab.deactivate(event.id)
+            changed = lab.deactivate(event.id)
         else:
-            lab.activate(event.id)
+            changed = lab.activate(event.id)
+        if changed.rebuild:     # no event adds routers or links; the guard keeps it so
+            raise RuntimeFailure(f"{event.action} {event.id} would need the network rebuilt")
         return prepared.scenario.cloud
 
     node_name = {node.id: node.name for node in prepared.plan.nodes}

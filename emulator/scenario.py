@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from emulator import schema
 from emulator.cloud.bgp import CustomerNeighbor
 from emulator.cloud.control_plane import ControlPlane
-from emulator.cloud.resources import NextHopType, Role, RouterType
+from emulator.cloud.resources import Bfd, NextHopType, Role, RouterType
 from emulator.errors import CloudError, ScenarioError
 from emulator.impairment import Impairment
 from emulator.yaml_source import SourceMap, load_yaml
@@ -332,6 +332,7 @@ class _Applier:
                               physical_connection_id=vbr.physical_connection, vlan_id=vbr.vlan_id,
                               local_gateway_ip=vbr.local_gateway_ip, peer_gateway_ip=vbr.peer_gateway_ip,
                               peering_subnet_mask=vbr.peering_subnet_mask, route_table_id=vbr.route_table_id,
+                              bfd=Bfd(vbr.min_rx_interval, vbr.min_tx_interval, vbr.detect_multiplier),
                               where=self.where(*loc))
         self.log.append(f"VBR {vbr.id} ({vbr.name}) on {vbr.physical_connection}, VLAN {vbr.vlan_id}, "
                         f"{vbr.local_gateway_ip} (VBR) / {vbr.peer_gateway_ip} (customer) "
@@ -437,7 +438,9 @@ class _Applier:
         idc = self.model.idc
         if idc is None:
             raise ScenarioError("customer_bgp needs an IDC", where=self.where(*loc), fix="declare the IDC under idc:")
-        neighbors = [CustomerNeighbor(ip=n.ip, remote_asn=n.remote_asn, password=n.password) for n in bgp.neighbors]
+        neighbors = [CustomerNeighbor(ip=n.ip, remote_asn=n.remote_asn, password=n.password,
+                                      bfd=Bfd(n.bfd_interval_ms, n.bfd_interval_ms, n.bfd_multiplier) if n.bfd else None)
+                     for n in bgp.neighbors]
         self.cloud.configure_customer_bgp(idc_id=idc.id, asn=bgp.asn, neighbors=neighbors, networks=list(bgp.networks),
                                           where=self.where(*loc))
         shown = ", ".join(map(str, bgp.networks[:3])) + (f" and {len(bgp.networks) - 3} more"

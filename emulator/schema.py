@@ -210,6 +210,12 @@ class Vbr(Strict):
     peer_gateway_ip: IPv4
     peering_subnet_mask: Text
     route_table_id: CloudId
+    min_rx_interval: int = Field(default=1000, strict=True, ge=0, le=100000,
+                                 description="BFD: the slowest rate the VBR accepts, ms (200-1000)")
+    min_tx_interval: int = Field(default=1000, strict=True, ge=0, le=100000,
+                                 description="BFD: the rate the VBR wants to send at, ms (200-1000)")
+    detect_multiplier: int = Field(default=3, strict=True, ge=0, le=1000,
+                                   description="BFD: missed packets that end the session (3-10)")
 
 
 class Opposite(Strict):
@@ -332,6 +338,10 @@ class CustomerBgpNeighbor(Strict):
     ip: IPv4 = Field(description="the VBR's address on the leased line (local_gateway_ip)")
     remote_asn: int = ASN
     password: AuthKey | None = None
+    bfd: bool = Field(default=False, strict=True, description="`neighbor IP bfd` (FRR's bfdd)")
+    bfd_interval_ms: int = Field(default=300, strict=True, ge=0, le=100000,
+                                 description="the device's BFD receive and transmit interval")
+    bfd_multiplier: int = Field(default=3, strict=True, ge=0, le=1000, description="the device's detect-multiplier")
 
 
 class CustomerBgp(Strict):
@@ -390,7 +400,7 @@ class Event(Strict):
     """A fault (or its repair) at a time of the run's timeline, seconds after the failover probes start."""
 
     at_s: float = Field(ge=1, le=600)
-    action: Literal["line_down", "line_up", "deactivate", "activate"]
+    action: Literal["line_down", "line_up", "line_fail", "line_restore", "deactivate", "activate"]
     id: CloudId = Field(description="the physical connection (line_*) or router interface (deactivate, activate)")
 
 

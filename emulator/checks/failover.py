@@ -27,7 +27,8 @@ from emulator.checks.results import CheckResult, FailoverDetail
 from emulator.checks.throughput import run_iperf
 from emulator.cloud.control_plane import ControlPlane
 from emulator.plan import Plan
-from emulator.routing.model import NodeKind
+from emulator.routing import bgp as bgp_model
+from emulator.routing.model import NodeKind, RouteKind
 from emulator.routing.reachability import evaluate, trace
 from emulator.routing.topology import build_network
 from emulator.errors import EmulatorError
@@ -102,42 +103,71 @@ class Prediction:
     slack_s: float = 0.0
 
 
-def expected_outage(cloud: ControlPlane, src: str, dst: str, event: Event,
-                    before: dict[str, list[str]] | None = None, src_in_idc: bool = False) -> Prediction:
-    """The prediction for the pair once `event` has been applied to `cloud`.
+DIRECTIONS = ("cloud_to_idc", "idc_to_cloud")
 
-    A cut line is judged by the way the probe's datagrams actually went (`before`, measured: an ECMP route's
-    flow hash picks the line, which the model cannot know): towards the IDC, the VPC keeps sending into the
-    line until its health check declares it faulty (when another next hop can take over); from the IDC, the
-    customer device's routes decide at once (the model's path of that direction). Other events: the routes
+
+def expected_outage(cloud: ControlPlane, src: str, dst: str, event: Event,
+                    before: dict[str, list[str]] | None = None, src_in_idc: bool = False) -> dict[str, Prediction]:
+    """The prediction for each direction of the pair once `event` has been applied to `cloud`.
+
+    A failed line is judged by the way the probe's datagrams actually went (`before`, measured: an ECMP route's
+    flow hash picks the line, which the model cannot know). Towards the IDC the VPC keeps sending into the line
+    until its health check declares it faulty (when another next hop can take over). From the IDC, the customer
+    device decides: a line that goes down takes its routes (and its BGP session) with its carrier at once; a line
+    that fails silently is noticed only by BFD (a BGP route) or never (a static route). Other events: the routes
     switch at once if the model reaches the pair after them."""
-    if event.action != "line_down" or before is None:
-        if evaluate(build_network(cloud), src, dst).reachable:
-            return Prediction(0.0, "the routes switch at once")
-        return Prediction(None, "nothing takes over: cut until repaired")
-    line = event.id
-    towards_idc = line in before["cloud_to_idc"]
-    from_idc = line in before["idc_to_cloud"]
-    if not towards_idc and not from_idc:
-        return Prediction(0.0, f"the probe did not cross {line}")
-    network = build_network(cloud)
+    if event.action not in ("line_down", "line_fail") or before is None:
+        reached = evaluate(build_network(cloud), src, dst).reachable
+        same = Prediction(0.0, "the routes switch at once") if reached else \
+            Prediction(None, "nothing takes over: cut until repaired")
+        return dict.fromkeys(DIRECTIONS, same)
     idc_host, cloud_host = (src, dst) if src_in_idc else (dst, src)
-    if from_idc and not trace(network, idc_host, network.address_of(cloud_host)).reached:
-        return Prediction(None, f"the customer device has no other route than over {line}: cut until repaired")
-    if not towards_idc:
-        return Prediction(0.0, "the customer device's floating route takes over at once")
+    return {"cloud_to_idc": _towards_idc(cloud, idc_host, cloud_host, event.id, before["cloud_to_idc"]),
+            "idc_to_cloud": _from_idc(cloud, idc_host, cloud_host, event, before["idc_to_cloud"])}
+
+
+def _towards_idc(cloud: ControlPlane, idc_host: str, cloud_host: str, line: str, crossed: list[str]) -> Prediction:
+    if line not in crossed:
+        return Prediction(0.0, f"it did not cross {line}")
     checks = {ri: check for ri, check in cloud.health_checks().items()
               if cloud.vbrs[cloud.router_interfaces[ri].router_id].physical_connection_id == line}
     if checks:
         assumed = copy.deepcopy(cloud)
         for ri in checks:
             assumed.set_health_verdict(ri_id=ri, healthy=False)
-        if evaluate(build_network(assumed), src, dst).reachable:
+        network = build_network(assumed)
+        if trace(network, cloud_host, network.address_of(idc_host)).reached:
             slowest = max(checks.values(), key=lambda c: c.detection_s)
             return Prediction(slowest.detection_s, f"the health check declares {line} faulty after "
                               f"{slowest.threshold} unanswered probes every {slowest.rate_ms} ms",
                               slowest.rate_ms / 1000)
     return Prediction(None, f"no health check moves the VPC's route off {line}: cut until repaired")
+
+
+def _from_idc(cloud: ControlPlane, idc_host: str, cloud_host: str, event: Event, crossed: list[str]) -> Prediction:
+    line = event.id
+    if line not in crossed:
+        return Prediction(0.0, f"it did not cross {line}")
+    network = build_network(cloud)
+    verdict = trace(network, idc_host, network.address_of(cloud_host))
+    if not verdict.reached:
+        if event.action == "line_fail":
+            return Prediction(None, f"the device's carrier stays up and its static route keeps using {line}: cut "
+                                    "until repaired")
+        return Prediction(None, f"the customer device has no other way than over {line}: cut until repaired")
+    if event.action == "line_down":
+        return Prediction(0.0, "the device loses the line's carrier: its next route (or BGP session) takes over")
+    device = next(hop.node for hop in verdict.hops if network.nodes[hop.node].kind is NodeKind.LINUX_ROUTER)
+    route = network.nodes[device].best_route(network.address_of(cloud_host))
+    session = next((s for s in bgp_model.sessions(cloud) if s.pc_id == line), None)
+    if route is None or route.kind is not RouteKind.BGP or session is None:
+        return Prediction(None, f"the device's carrier stays up and its static route keeps using {line}")
+    timers = session.bfd_detection_s()
+    if timers is None:
+        return Prediction(None, f"no BFD on the BGP session over {line}: the hold timer ends it (minutes)")
+    return Prediction(timers[1], f"BFD ends the BGP session over {line} after {session.customer_bfd.multiplier} "
+                      f"missed packets ({timers[1]:g} s)", max(session.customer_bfd.min_rx_ms,
+                                                             session.cloud_bfd.min_tx_ms) / 1000)
 
 
 def accepted_range(expected_s: float, slack_s: float) -> tuple[float, float]:
@@ -213,7 +243,7 @@ def _timeline(events: list[Event], pairs: list[Failover], duration: float, sniff
               address: Callable[[str], str], in_idc: Callable[[str], bool], expected_pair: Callable[[str, str], object],
               health_changes: Callable[[], list], progress: Callable[[str], None], folder: Path) -> list[CheckResult]:
     servers = [spawn(p.dst, python_module("emulator.checks.failover_probe", "server", str(PROBE_PORT + i),
-                                          str(duration + 5))) for i, p in enumerate(pairs)]
+                                          str(duration + 3), str(p.interval_ms))) for i, p in enumerate(pairs)]
     tcp: dict[int, dict] = {}
     threads = []
     for i, pair in enumerate(pairs):
@@ -245,8 +275,13 @@ def _timeline(events: list[Event], pairs: list[Failover], duration: float, sniff
             records.append(json.loads(out))
         except (json.JSONDecodeError, TypeError):
             records.append({"error": (err or "no output from the probe").strip()[-300:]})
+    streams = []
     for server in servers:
-        finish(server, 10)
+        out, _err = finish(server, duration + 30)
+        try:
+            streams.append(json.loads(out))
+        except (json.JSONDecodeError, TypeError):
+            streams.append({})
     for thread in threads:
         thread.join(timeout=60)
     changes = health_changes()
@@ -260,7 +295,7 @@ def _timeline(events: list[Event], pairs: list[Failover], duration: float, sniff
             plot(record, marks, png, f"{pair.src} -> {pair.dst}")
         for index, mark in enumerate(marks):
             until = marks[index + 1].at if index + 1 < len(marks) else None
-            window = Window(mark, until, record, seen, in_idc(pair.src))
+            window = Window(mark, until, record, streams[i], seen, in_idc(pair.src))
             results.append(_event_check(pair, window, survived, changes, png))
     return results
 
@@ -279,12 +314,24 @@ class Window:
 
     mark: Mark
     until: float | None
-    record: dict
+    record: dict               # the client's: its probes' send times and round trips, the server stream it got
+    server: dict               # the server's: the client's probes that arrived, its own stream's send times
     seen: dict
     src_in_idc: bool
 
     def path(self, start: float, end: float) -> dict[str, list[str]]:
         return lines_carrying(self.seen, start, end, self.src_in_idc)
+
+    def one_way(self) -> dict[str, tuple[list[float], list[float | None]]]:
+        """Each direction's datagrams: send times (seconds after the client started) and None where lost."""
+        arrived = set(self.server.get("arrived", []))
+        forward = (self.record["sent_at"], [None if seq not in arrived else 1.0
+                                            for seq in range(len(self.record["sent_at"]))])
+        offset = self.server.get("stream_started", self.record["started"]) - self.record["started"]
+        got = set(self.record.get("stream_arrived", []))
+        sent = self.server.get("stream_sent_at", [])
+        backward = ([t + offset for t in sent], [None if seq not in got else 1.0 for seq in range(len(sent))])
+        return dict(zip(DIRECTIONS if not self.src_in_idc else DIRECTIONS[::-1], (forward, backward), strict=True))
 
     @property
     def end(self) -> float:
@@ -304,24 +351,40 @@ def _event_check(pair: Failover, window: Window, survived: bool | None, changes:
         return CheckResult(pair.src, pair.dst, False, detail)
     before = window.path(mark.at - 1.0, mark.at)
     after = window.path(window.end - 1.0, window.end)
-    prediction = expected_outage(mark.cloud, pair.src, pair.dst, event, before, window.src_in_idc)
+    predictions = expected_outage(mark.cloud, pair.src, pair.dst, event, before, window.src_in_idc)
     start, end = mark.at - record["started"], window.end - record["started"]
     sent_at, rtt = record["sent_at"], record["rtt_ms"]
     in_window = [r for t, r in zip(sent_at, rtt, strict=False) if start <= t < end]
-    runs = [o for o in outages(sent_at, rtt) if start - 0.5 <= o.start_s < end]
-    outage = round(max((o.end_s - o.start_s for o in runs), default=0.0), 3)
-    # Cut until a later event repairs it (or the probe ends): the whole window.
-    expected_s = round(end - start, 3) if prediction.seconds is None else prediction.seconds
-    accepted = accepted_range(expected_s, prediction.slack_s)
+    directions, passed = {}, True
+    for direction, (times, delivered) in window.one_way().items():
+        prediction = predictions[direction]
+        measured = _longest_outage(times, delivered, start, end)
+        # Cut until a later event repairs it (or the probe ends): the whole window.
+        expected_s = round(end - start, 3) if prediction.seconds is None else prediction.seconds
+        accepted = accepted_range(expected_s, prediction.slack_s)
+        ok = bool(times) and accepted[0] <= measured <= accepted[1]
+        passed = passed and ok
+        directions[direction] = {"outage_s": measured, "expected_outage_s": expected_s,
+                                 "accepted_s": [round(accepted[0], 3), round(accepted[1], 3)],
+                                 "prediction": prediction.why, "passed": ok}
+    expected = max(d["expected_outage_s"] for d in directions.values())
     detail = FailoverDetail(
-        event=name, lost_packets=sum(r is None for r in in_window), sent_packets=len(in_window), outage_s=outage,
-        expected_outage_s=expected_s, accepted_s=(round(accepted[0], 3), round(accepted[1], 3)),
-        prediction=prediction.why, path_before=before, path_after=after, tcp_survived=survived,
+        event=name, lost_packets=sum(r is None for r in in_window), sent_packets=len(in_window),
+        outage_s=_longest_outage(sent_at, rtt, start, end), expected_outage_s=expected,
+        accepted_s=None, prediction="; ".join(f"{d.replace('_', ' ')}: {v['prediction']}"
+                                              for d, v in directions.items()),
+        path_before=before, path_after=after, tcp_survived=survived, directions=directions,
         health_checks=tuple(f"{c.ri_id} {'healthy' if c.healthy else 'faulty'} {c.decided_at - mark.at:+.2f} s, "
                             f"flows {c.installed_at - mark.at:+.2f} s" for c in changes
                             if mark.at <= c.decided_at < window.end),
         plot=str(png) if png else None)
-    return CheckResult(pair.src, pair.dst, accepted[0] <= outage <= accepted[1], detail)
+    return CheckResult(pair.src, pair.dst, passed, detail)
+
+
+def _longest_outage(times: list[float], delivered: list, start: float, end: float) -> float:
+    """The longest run of lost datagrams that starts in [start - 0.5 s, end): first lost to next delivered."""
+    runs = [o for o in outages(times, delivered) if start - 0.5 <= o.start_s < end]
+    return round(max((o.end_s - o.start_s for o in runs), default=0.0), 3)
 
 
 def plot(record: dict, marks: list[Mark], path: Path, title: str) -> None:

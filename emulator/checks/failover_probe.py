@@ -1,10 +1,12 @@
 """Run inside a host's namespace: a UDP echo stream that measures delivery while faults happen.
 
-`python -m emulator.checks.failover_probe server PORT SECONDS` echoes every datagram back for SECONDS.
+`python -m emulator.checks.failover_probe server PORT SECONDS [INTERVAL_MS]` echoes every datagram back for
+SECONDS and, given INTERVAL_MS, sends a numbered stream of its own to the first client; then prints JSON: the
+client's sequence numbers that arrived, and its own stream's send times (each direction measured on its own).
 `python -m emulator.checks.failover_probe client IP PORT INTERVAL_MS SECONDS` sends a numbered datagram every
 INTERVAL_MS for SECONDS and prints JSON: when it started (wall clock), each probe's send time (seconds after the
-start) and its round-trip time in ms (null: no echo came back). A probe lost either way counts, so both
-directions of the pair's path are measured at once.
+start), its round-trip time in ms (null: no echo came back), and the server stream's sequence numbers that
+arrived.
 `python -m emulator.checks.failover_probe live IP PORT INTERVAL_MS` does the same until SIGTERM, printing a JSON
 line every second (probes sent and answered that second, their mean round trip) and one when an outage ends
 (its start, duration and lost probes): the lab's live probe.
@@ -20,19 +22,51 @@ import struct
 import sys
 import time
 
-FORMAT = "!Id"           # sequence number, send time (monotonic)
+FORMAT = "!BId"          # kind, sequence number, send time (monotonic)
+ECHO, STREAM = 0, 1      # the client's datagram (echoed back as it is), the server's own one-way stream
 LATE_S = 1.0             # how long the client waits for the last echoes
 
 
-def serve(port: int, seconds: float) -> None:
+def _pack(kind: int, seq: int, now: float) -> bytes:
+    return struct.pack(FORMAT, kind, seq, now)
+
+
+def _unpack(data: bytes) -> tuple[int, int, float] | None:
+    return struct.unpack(FORMAT, data[:struct.calcsize(FORMAT)]) if len(data) >= struct.calcsize(FORMAT) else None
+
+
+def serve(port: int, seconds: float, interval_ms: float = 0) -> dict:
+    """Echo for `seconds`, and (interval_ms > 0) send a numbered stream of our own back to the first client, so
+    that each direction is measured on its own: the client's datagrams that arrived, and the stream's send times."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("0.0.0.0", port))
     deadline = time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        ready, _, _ = select.select([sock], [], [], left)
-        if ready:
-            data, peer = sock.recvfrom(2048)
-            sock.sendto(data, peer)
+    arrived: list[int] = []
+    peer = None
+    started_wall = started = next_send = 0.0
+    sent_at: list[float] = []
+    while (now := time.monotonic()) < deadline:
+        if peer is not None and interval_ms and now >= next_send:
+            try:
+                sock.sendto(_pack(STREAM, len(sent_at), now), peer)
+            except OSError:
+                pass
+            sent_at.append(round(now - started, 4))
+            next_send += interval_ms / 1000
+            continue
+        wait = deadline - now if peer is None or not interval_ms else min(deadline, next_send) - now
+        ready, _, _ = select.select([sock], [], [], max(0.0, wait))
+        if not ready:
+            continue
+        data, source = sock.recvfrom(2048)
+        sock.sendto(data, source)
+        fields = _unpack(data)
+        if fields is not None and fields[0] == ECHO:
+            arrived.append(fields[1])
+            if peer is None:
+                peer, started_wall, started = source, time.time(), time.monotonic()
+                next_send = started
+    return {"arrived": arrived, "stream_started": started_wall, "stream_sent_at": sent_at}
 
 
 def probe(ip: str, port: int, interval_ms: float, seconds: float) -> dict:
@@ -43,12 +77,13 @@ def probe(ip: str, port: int, interval_ms: float, seconds: float) -> dict:
     started_wall, started = time.time(), time.monotonic()
     sent_at: list[float] = []
     rtt_ms: list[float | None] = [None] * count
+    stream: list[int] = []
     next_send = started
     while len(sent_at) < count or time.monotonic() < started + count * interval + LATE_S:
         now = time.monotonic()
         if len(sent_at) < count and now >= next_send:
             try:
-                sock.send(struct.pack(FORMAT, len(sent_at), now))
+                sock.send(_pack(ECHO, len(sent_at), now))
             except OSError:       # no route or unreachable for now (an ICMP error): the probe is lost
                 pass
             sent_at.append(now - started)
@@ -60,14 +95,18 @@ def probe(ip: str, port: int, interval_ms: float, seconds: float) -> dict:
         if not ready:
             continue
         try:
-            data = sock.recv(2048)
+            fields = _unpack(sock.recv(2048))
         except OSError:
             continue
-        seq, sent = struct.unpack(FORMAT, data[:struct.calcsize(FORMAT)])
-        if seq < count:
+        if fields is None:
+            continue
+        kind, seq, sent = fields
+        if kind == STREAM:
+            stream.append(seq)
+        elif seq < count:
             rtt_ms[seq] = round((time.monotonic() - sent) * 1000, 3)
     return {"started": started_wall, "interval_ms": interval_ms, "sent_at": [round(t, 4) for t in sent_at],
-            "rtt_ms": rtt_ms}
+            "rtt_ms": rtt_ms, "stream_arrived": stream}
 
 
 def live(ip: str, port: int, interval_ms: float) -> None:
@@ -85,7 +124,7 @@ def live(ip: str, port: int, interval_ms: float) -> None:
         now = time.monotonic()
         if now >= next_send:
             try:
-                sock.send(struct.pack(FORMAT, sent, now))
+                sock.send(_pack(ECHO, sent, now))
             except OSError:
                 pass
             sent += 1
@@ -115,7 +154,10 @@ def live(ip: str, port: int, interval_ms: float) -> None:
                 data = sock.recv(2048)
             except OSError:
                 continue
-            seq, sent_at = struct.unpack(FORMAT, data[:struct.calcsize(FORMAT)])
+            fields = _unpack(data)
+            if fields is None or fields[0] != ECHO:
+                continue
+            _kind, seq, sent_at = fields
             if seq >= checked:
                 answered.add(seq)
                 second_rtts.append((time.monotonic() - sent_at) * 1000)
@@ -127,7 +169,7 @@ def _say(message: dict) -> None:
 
 def main(argv: list[str]) -> int:
     if argv[0] == "server":
-        serve(int(argv[1]), float(argv[2]))
+        json.dump(serve(int(argv[1]), float(argv[2]), float(argv[3]) if len(argv) > 3 else 0), sys.stdout)
         return 0
     if argv[0] == "live":
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

@@ -129,6 +129,8 @@ class FailoverDetail:
     path_after: dict
     tcp_survived: bool | None              # None: no TCP transfer in this probe
     health_checks: tuple[str, ...]         # the verdicts that changed in this event's window
+    directions: dict | None = None         # cloud_to_idc / idc_to_cloud: each one-way stream's outage_s,
+                                           # expected_outage_s, accepted_s, prediction, passed
     plot: str | None = None
     error: str | None = None
 

@@ -20,12 +20,32 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 
+from emulator.cloud.resources import Bfd
 from emulator.errors import CloudError
 
 DEFAULT_LOCAL_ASN = 45104
 RESERVED_ASN = 65025
 MAX_BGP_PEERS_PER_VBR = 8
 MAX_LEARNED_ROUTES_PER_PEER = 110
+# A VBR's BFD timers (CreateVirtualBorderRouter / ModifyVirtualBorderRouterAttribute): MinRxInterval and
+# MinTxInterval 200-1000 ms, DetectMultiplier 3-10.
+VBR_BFD_INTERVAL_MS = range(200, 1001)
+VBR_BFD_MULTIPLIER = range(3, 11)
+# The customer device's (FRR bfdd): receive-/transmit-interval 10-60000 ms, detect-multiplier 2-255.
+FRR_BFD_INTERVAL_MS = range(10, 60001)
+FRR_BFD_MULTIPLIER = range(2, 256)
+
+
+def check_vbr_bfd(bfd: Bfd, where: str = "") -> Bfd:
+    """The provider's ranges for a VBR's BFD timers."""
+    for name, value in (("MinRxInterval", bfd.min_rx_ms), ("MinTxInterval", bfd.min_tx_ms)):
+        if value not in VBR_BFD_INTERVAL_MS:
+            raise CloudError(f"InvalidParameter.{name}", f"{name} {value} ms is outside 200-1000",
+                             fix="give the VBR's BFD intervals between 200 and 1000 ms", where=where)
+    if bfd.multiplier not in VBR_BFD_MULTIPLIER:
+        raise CloudError("InvalidParameter.DetectMultiplier", f"DetectMultiplier {bfd.multiplier} is outside 3-10",
+                         fix="detect a failure after 3 to 10 missed BFD packets", where=where)
+    return bfd
 LOCAL_ASN_RANGES = (range(45104, 45105), range(64512, 65535), range(4200000000, 4294967295))
 
 
@@ -54,6 +74,7 @@ class CustomerNeighbor:
     remote_asn: int
     password: str | None = None
     shutdown: bool = False          # `neighbor IP shutdown` (the lab's `bgp down`)
+    bfd: Bfd | None = None          # `neighbor IP bfd` with these timers (FRR's bfdd)
 
 
 @dataclass
@@ -160,6 +181,11 @@ class BgpOperations:
                 raise CloudError("InvalidNeighbor.Duplicated", f"BGP neighbor {neighbor.ip} is listed twice",
                                  fix="list each neighbor once", where=where)
             seen.add(neighbor.ip)
+            if neighbor.bfd is not None and (neighbor.bfd.min_rx_ms not in FRR_BFD_INTERVAL_MS
+                                             or neighbor.bfd.multiplier not in FRR_BFD_MULTIPLIER):
+                raise CloudError("InvalidParameter.Bfd", f"neighbor {neighbor.ip}: FRR takes BFD intervals of "
+                                 "10-60000 ms and a detect-multiplier of 2-255", fix="e.g. bfd_interval_ms: 300, "
+                                 "bfd_multiplier: 3", where=where)
         if len(set(networks)) != len(networks):
             raise CloudError("InvalidCidrBlock.Duplicate", "a block is listed twice under networks",
                              fix="advertise each block once", where=where)

@@ -10,12 +10,12 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from emulator.cloud.resources import (
-    Idc, IdcServer, IdcSubnet, Instance, NextHopType, PhysicalConnection, PhysicalConnectionStatus, RIStatus, Role,
+    Bfd, Idc, IdcServer, IdcSubnet, Instance, NextHopType, PhysicalConnection, PhysicalConnectionStatus, RIStatus, Role,
     RouteEntry,
     RouterInterface, RouterType, RouteTable, StaticRoute, Vbr, Vpc, VSwitch,
 )
 from emulator.cloud.specs import RECEIVER_SPEC, SPEC_BANDWIDTH_MBPS
-from emulator.cloud.bgp import BgpOperations
+from emulator.cloud.bgp import BgpOperations, check_vbr_bfd
 from emulator.cloud.border_gateway import BorderGatewayOperations
 from emulator.cloud.direct_connect import DirectConnectOperations
 from emulator.cloud.health_check import AUTOMATIC_SOURCE_BLOCK, HealthCheckOperations
@@ -330,8 +330,9 @@ class ControlPlane(BorderGatewayOperations, DirectConnectOperations, BgpOperatio
 
     def create_vbr(self, *, account: str, vbr_id: str, name: str, physical_connection_id: str, vlan_id: int,
                    local_gateway_ip: IPv4Address, peer_gateway_ip: IPv4Address, peering_subnet_mask: str,
-                   route_table_id: str, where: str = "") -> Vbr:
+                   route_table_id: str, bfd: Bfd | None = None, where: str = "") -> Vbr:
         self.require_resource("VBRs", where)
+        bfd = check_vbr_bfd(bfd or Bfd(), where)
         pc = self.owned_connection(account, physical_connection_id, "Forbidden.NotOwner",
                                    "create the VBR in the leased line owner's account", where)
         if vlan_id not in VLAN_RANGE:
@@ -364,7 +365,7 @@ class ControlPlane(BorderGatewayOperations, DirectConnectOperations, BgpOperatio
         vbr = Vbr(id=vbr_id, account=account, name=name, physical_connection_id=pc.id, vlan_id=vlan_id,
                   local_gateway=IPv4Interface(f"{local_gateway_ip}/{subnet.prefixlen}"),
                   peer_gateway=IPv4Interface(f"{peer_gateway_ip}/{subnet.prefixlen}"),
-                  route_table=RouteTable(id=route_table_id, router_id=vbr_id))
+                  route_table=RouteTable(id=route_table_id, router_id=vbr_id), bfd=bfd)
         self.vbrs[vbr_id] = vbr
         return vbr
 
@@ -561,6 +562,19 @@ class ControlPlane(BorderGatewayOperations, DirectConnectOperations, BgpOperatio
             raise CloudError("IncorrectStatus.PhysicalConnection", f"{pc_id} is already {wanted.value}",
                              fix="nothing to do", where=where)
         pc.status = wanted
+
+    def set_physical_connection_failure(self, *, pc_id: str, failed: bool, where: str = "") -> None:
+        """The emulator's fault injection (no console operation): the line silently drops every frame while its
+        port stays up, as a fault inside the provider's network would, or carries them again."""
+        pc = self.physical_connections.get(pc_id)
+        if pc is None:
+            raise CloudError("InvalidPhysicalConnectionId.NotFound", f"physical connection {pc_id} does not exist",
+                             fix="use one of: " + (", ".join(self.physical_connections) or "none"), where=where)
+        if pc.failed_silently == failed:
+            raise CloudError("IncorrectStatus.PhysicalConnection",
+                             f"{pc_id} is {'already failing' if failed else 'not failing'}", fix="nothing to do",
+                             where=where)
+        pc.failed_silently = failed
 
     # ----- route tables -------------------------------------------------------------------------
 

@@ -117,6 +117,26 @@ class PhysicalConnection:
     bandwidth_mbps: int
     status: PhysicalConnectionStatus = PhysicalConnectionStatus.ENABLED
     impairment: Impairment = Impairment()
+    failed_silently: bool = False   # the emulator's fault: the provider's network drops every frame of the line
+                                    # while its port stays up (no carrier loss: only BFD or a health check notices)
+
+    @property
+    def forwards(self) -> bool:
+        return self.status is PhysicalConnectionStatus.ENABLED and not self.failed_silently
+
+
+@dataclass(frozen=True)
+class Bfd:
+    """One end's BFD timers: the slowest rate it accepts (min_rx_ms), the rate it wants to send at (min_tx_ms) and
+    how many missed packets end the session (multiplier)."""
+
+    min_rx_ms: int = 1000
+    min_tx_ms: int = 1000
+    multiplier: int = 3
+
+    def detection_s(self, remote: Bfd) -> float:
+        """RFC 5880 6.8.4: how long this end waits without a packet from `remote` before declaring it down."""
+        return remote.multiplier * max(self.min_rx_ms, remote.min_tx_ms) / 1000
 
 
 @dataclass
@@ -129,6 +149,7 @@ class Vbr:
     local_gateway: IPv4Interface
     peer_gateway: IPv4Interface
     route_table: RouteTable
+    bfd: Bfd = Bfd()          # CreateVirtualBorderRouter's MinRxInterval, MinTxInterval, DetectMultiplier
 
 
 @dataclass

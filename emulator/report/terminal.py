@@ -187,8 +187,12 @@ def _details(check: CheckResult) -> str:
 def _failover_details(d: FailoverDetail) -> str:
     if d.error:
         return f"{d.event}: {d.error}"
-    details = (f"{d.event}: outage {d.outage_s:.2f} s ({d.lost_packets} of {d.sent_packets} probes lost), expected "
-               f"{d.expected_outage_s:.2f} s ({d.prediction}), accepted {d.accepted_s[0]:.1f}-{d.accepted_s[1]:.1f} s")
+    details = f"{d.event}: round trips lost {d.lost_packets} of {d.sent_packets}, longest gap {d.outage_s:.2f} s"
+    for direction, figures in (d.directions or {}).items():
+        details += (f"\n{direction.replace('_', ' ')}: outage {figures['outage_s']:.2f} s, expected "
+                    f"{figures['expected_outage_s']:.2f} s ({figures['prediction']}), accepted "
+                    f"{figures['accepted_s'][0]:.1f}-{figures['accepted_s'][1]:.1f} s"
+                    + ("" if figures["passed"] else " [FAIL]"))
     for when, path in (("before", d.path_before), ("after", d.path_after)):
         details += (f"\n{when}: to the IDC over {', '.join(path.get('cloud_to_idc', [])) or 'nothing'}, from it over "
                     f"{', '.join(path.get('idc_to_cloud', [])) or 'nothing'}")

@@ -20,7 +20,7 @@ from ipaddress import IPv4Address, IPv4Network
 from emulator.cloud.bgp import MAX_LEARNED_ROUTES_PER_PEER
 from emulator.cloud.border_gateway import MAX_DYNAMIC_ROUTES_PER_GATEWAY
 from emulator.cloud.control_plane import ControlPlane
-from emulator.cloud.resources import LineEnd, NextHopType, PhysicalConnectionStatus
+from emulator.cloud.resources import Bfd, LineEnd, NextHopType, PhysicalConnectionStatus
 
 ESTABLISHED = "Established"
 VBR = "VBR"
@@ -62,6 +62,19 @@ class Session:
     limit: int = MAX_LEARNED_ROUTES_PER_PEER    # how many of the received prefixes the cloud router keeps
     problem: str = ""                   # why the session cannot reach Established ("" when it can)
     fix: str = ""
+    cloud_bfd: Bfd | None = None        # the VBR's BFD timers, when the peer has EnableBfd
+    customer_bfd: Bfd | None = None     # the device's, when its neighbor has `bfd`
+
+    @property
+    def bfd(self) -> bool:
+        """BFD runs when both ends have it; a failure then ends the session after the detection time."""
+        return self.cloud_bfd is not None and self.customer_bfd is not None
+
+    def bfd_detection_s(self) -> tuple[float, float] | None:
+        """(the cloud's, the customer device's) BFD detection times, when BFD runs."""
+        if self.cloud_bfd is None or self.customer_bfd is None:
+            return None
+        return self.cloud_bfd.detection_s(self.customer_bfd), self.customer_bfd.detection_s(self.cloud_bfd)
 
     @property
     def expected_state(self) -> str:
@@ -110,8 +123,9 @@ def sessions(cloud: ControlPlane) -> list[Session]:
     for peer in cloud.bgp_peers.values():
         group = cloud.bgp_groups[peer.group_id]
         vbr = cloud.vbrs[group.vbr_id]
-        found.append(_session(cloud, ends[vbr.id], peer.id, VBR, group.local_asn, group.peer_asn, group.auth_key,
-                              tuple(cloud.bgp_networks.get(vbr.id, ())), MAX_LEARNED_ROUTES_PER_PEER))
+        session = _session(cloud, ends[vbr.id], peer.id, VBR, group.local_asn, group.peer_asn, group.auth_key,
+                           tuple(cloud.bgp_networks.get(vbr.id, ())), MAX_LEARNED_ROUTES_PER_PEER)
+        found.append(replace(session, cloud_bfd=vbr.bfd if peer.enable_bfd else None))
     for pvi in cloud.private_virtual_interfaces.values():
         if pvi.route_type != "bgp" or pvi.customer_asn is None:
             continue
@@ -141,12 +155,14 @@ def _session(cloud: ControlPlane, end: LineEnd, peer_id: str, kind: str, cloud_a
         customer_expects_asn=neighbor.remote_asn if neighbor else None,
         customer_shut=bool(neighbor and neighbor.shutdown), cloud_key=key,
         customer_key=neighbor.password if neighbor else None, cloud_advertises=advertises,
-        customer_advertises=tuple(customer.networks) if customer and neighbor else (), limit=limit)
-    problem, fix = _problem(session, cloud.physical_connections[end.physical_connection_id].status)
+        customer_advertises=tuple(customer.networks) if customer and neighbor else (), limit=limit,
+        customer_bfd=neighbor.bfd if neighbor else None)
+    line = cloud.physical_connections[end.physical_connection_id]
+    problem, fix = _problem(session, line.status, line.failed_silently)
     return replace(session, problem=problem, fix=fix)
 
 
-def _problem(s: Session, line: PhysicalConnectionStatus) -> tuple[str, str]:
+def _problem(s: Session, line: PhysicalConnectionStatus, failed_silently: bool = False) -> tuple[str, str]:
     if s.customer_asn is None:
         return ("the customer device runs no BGP", "add customer_bgp (asn, neighbors, networks) to the scenario")
     if s.customer_expects_asn is None:
@@ -157,6 +173,9 @@ def _problem(s: Session, line: PhysicalConnectionStatus) -> tuple[str, str]:
                 "bring it up again (lab: bgp up)")
     if line is not PhysicalConnectionStatus.ENABLED:
         return (f"the leased line {s.pc_id} is down", f"bring {s.pc_id} up")
+    if failed_silently:
+        return (f"the leased line {s.pc_id} drops every frame (its port stays up): the session ends when BFD or the "
+                "hold timer notices", f"restore {s.pc_id} (lab: line restore {s.pc_id})")
     if s.router_kind == BORDER_GATEWAY and s.customer_key:
         return ("the customer device signs the session with a TCP MD5 password, but a border gateway's BGP key does "
                 "not take effect (JD Cloud: do not configure it on the client): every segment is dropped, so the "

@@ -136,7 +136,9 @@ class _Builder:
             customer = self._port(ap, Port(name=f"cust.{end.vlan_id}", label=f"customer side, VLAN {end.vlan_id}"))
             trunk = self._port(ap, Port(name=f"trunk.{end.owner_id}", vlan=end.vlan_id, label=f"towards {end.owner_id}"))
             node = self.nodes[ap]
-            self.nodes[ap] = replace(node, vlan_pairs=node.vlan_pairs + ((customer.name, trunk.name, end.vlan_id),))
+            if not pc.failed_silently:     # a silent failure: the access point passes nothing, the port stays up
+                self.nodes[ap] = replace(node, vlan_pairs=node.vlan_pairs + ((customer.name, trunk.name,
+                                                                              end.vlan_id),))
             up = pc.status is PhysicalConnectionStatus.ENABLED
             self.links.append(Link(id=f"{pc.id}:{end.vlan_id}", kind=LinkKind.LEASED_LINE, a=(device, line.name),
                                    b=(ap, customer.name), bandwidth_mbps=pc.bandwidth_mbps, cloud_id=pc.id,
@@ -301,7 +303,7 @@ class _Builder:
         device = self.cloud.idcs[customer.idc_id].device_id if customer else None
         for session in self.sessions:
             router = session.router_id
-            up = self.cloud.physical_connections[session.pc_id].status is PhysicalConnectionStatus.ENABLED
+            up = self.cloud.physical_connections[session.pc_id].forwards
             self.nodes[router] = replace(self.nodes[router], bgp=self.nodes[router].bgp + (BgpView(
                 neighbor=f"the customer device ({session.customer_ip}, AS {session.customer_asn})",
                 problem=session.problem, fix=session.fix,

@@ -72,10 +72,14 @@ class CustomerFrr:
         (self.directory / "zebra.conf").write_text(frr_config.zebra_conf(self.node, str(self.directory / "zebra.log")))
         (self.directory / "bgpd.conf").write_text(frr_config.bgpd_conf(self.bgp, self.router_id, self.node,
                                                                        str(self.directory / "bgpd.log")))
-        for daemon in ("zebra", "bgpd"):
+        (self.directory / "bfdd.conf").write_text(frr_config.bfdd_conf(self.bgp, self.node,
+                                                                       str(self.directory / "bfdd.log")))
+        for daemon in self.daemons:
             argv = [str(FRR_DAEMONS / daemon), "-d", "-f", str(self.directory / f"{daemon}.conf"),
                     "-i", str(self.directory / f"{daemon}.pid"), "-z", str(self.directory / "zserv.api"),
                     "--vty_socket", str(self.directory), "-u", FRR_USER, "-g", FRR_USER]
+            if daemon == "bfdd":
+                argv += ["--bfdctl", str(self.directory / "bfdd.sock")]
             result = run(in_namespace(self.pid, argv), check=False)
             if result.returncode != 0:
                 raise RuntimeFailure(f"FRR's {daemon} did not start on {self.node}: "
@@ -139,8 +143,21 @@ class CustomerFrr:
         return sorted(self.json(f"show bgp ipv4 unicast neighbors {ip} advertised-routes json")
                       .get("advertisedRoutes", {}))
 
+    @property
+    def daemons(self) -> tuple[str, ...]:
+        """zebra first (the others connect to it), bfdd before bgpd when a neighbor has BFD."""
+        return ("zebra", "bfdd", "bgpd") if any(n.bfd for n in self.bgp.neighbors) else ("zebra", "bgpd")
+
+    def bfd_peers(self) -> dict:
+        """bfdd's sessions (`show bfd peers json`), by peer address."""
+        try:
+            peers = json.loads(self.vtysh("show bfd peers json") or "[]")
+        except (RuntimeFailure, ValueError):
+            return {}
+        return {peer.get("peer"): peer for peer in peers if isinstance(peer, dict)}
+
     def stop(self) -> None:
-        for daemon in ("bgpd", "zebra"):
+        for daemon in reversed(self.daemons):
             _kill_pid_file(self.directory / f"{daemon}.pid")
 
 
@@ -253,7 +270,9 @@ class BgpDaemons:
                                "dev", node.interfaces[0].name, "nud", "permanent"]))
         config = {"router_id": str(session.cloud_ip), "local_asn": session.cloud_asn,
                   "peers": [{"ip": str(session.customer_ip), "remote_asn": session.expected_customer_asn,
-                             "password": session.cloud_key}],
+                             "password": session.cloud_key,
+                             "bfd": {"min_rx_ms": session.cloud_bfd.min_rx_ms, "min_tx_ms": session.cloud_bfd.min_tx_ms,
+                                     "multiplier": session.cloud_bfd.multiplier} if session.cloud_bfd else None}],
                   "networks": [str(net) for net in session.cloud_advertises]}
         speaker = CloudSpeaker(session.router_id, node.name, pid, self.directory, config)
         speaker.start()

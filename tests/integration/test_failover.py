@@ -15,15 +15,19 @@ from emulator.runtime import cleanup
 from emulator.scenario import SCENARIO_DIR
 
 
-def test_failover_and_failback_are_measured_against_the_health_check(write_scenario, tmp_path):
-    data = yaml.safe_load((SCENARIO_DIR / "redundant_leased_lines_standby.yaml").read_text())
-    step = next(s for s in data["steps"] if "health_checks" in s)
-    for check in step["health_checks"]:
+def _run_faster(name: str, events: tuple[str, str], settle_s: float, write_scenario, artifacts):
+    """The scenario with its health checks at 3 probes (6 s), line 1's fault at 3 s and its repair at 14 s."""
+    data = yaml.safe_load((SCENARIO_DIR / f"{name}.yaml").read_text())
+    for check in next(s for s in data["steps"] if "health_checks" in s)["health_checks"]:
         check["hc_threshold"] = 3
-    data["events"] = [{"at_s": 3, "action": "line_down", "id": "pc-AAA"},
-                      {"at_s": 14, "action": "line_up", "id": "pc-AAA"}]
-    data["settle_s"] = 12
-    outcome = runner.execute(session.prepare(scenario.load(str(write_scenario(data)))), artifacts=tmp_path)
+    data["events"] = [{"at_s": 3, "action": events[0], "id": "pc-AAA"},
+                      {"at_s": 14, "action": events[1], "id": "pc-AAA"}]
+    data["settle_s"] = settle_s
+    return runner.execute(session.prepare(scenario.load(str(write_scenario(data)))), artifacts=artifacts)
+
+
+def test_failover_and_failback_are_measured_against_the_health_check(write_scenario, tmp_path):
+    outcome = _run_faster("redundant_leased_lines_standby", ("line_down", "line_up"), 12, write_scenario, tmp_path)
     failovers = [c for c in outcome.checks if isinstance(c.detail, FailoverDetail)]
     assert [c.passed for c in failovers] == [True, True], failovers
     down, up = (c.detail for c in failovers)
@@ -37,3 +41,19 @@ def test_failover_and_failback_are_measured_against_the_health_check(write_scena
     assert down.tcp_survived and up.tcp_survived
     assert (tmp_path / "failover-i-vpca-1-idc-server-1.png").stat().st_size > 10_000
     assert outcome.passed and cleanup.leftovers().empty()
+
+
+def test_bfd_ends_the_bgp_session_of_a_silently_failed_line_within_a_second(write_scenario, tmp_path):
+    """Line 1 drops every frame while its port stays up: BFD (3 x 300 ms) ends its BGP session and the customer
+    device's traffic moves to line 2 within about a second; the VPC's (static) route waits for the health check."""
+    outcome = _run_faster("redundant_leased_lines_bgp", ("line_fail", "line_restore"), 15, write_scenario, tmp_path)
+    failovers = [c for c in outcome.checks if isinstance(c.detail, FailoverDetail)]
+    assert [c.passed for c in failovers] == [True, True], failovers
+    fail = failovers[0].detail
+    back, towards = fail.directions["idc_to_cloud"], fail.directions["cloud_to_idc"]
+    assert back["expected_outage_s"] == 0.9 and 0.3 <= back["outage_s"] <= 2.2, back
+    assert towards["expected_outage_s"] == 6.0 and 5.5 <= towards["outage_s"] <= 9.0, towards
+    assert fail.path_before == {"cloud_to_idc": ["pc-AAA"], "idc_to_cloud": ["pc-AAA"]}
+    assert fail.path_after == {"cloud_to_idc": ["pc-BBB"], "idc_to_cloud": ["pc-BBB"]}
+    assert outcome.passed, [c for c in outcome.checks if not c.passed]
+    assert cleanup.leftovers().empty()

@@ -194,21 +194,42 @@ def test_the_prediction_follows_the_provider_settings_and_the_measured_path():
     down = Event(at_s=5, action="line_down", id="pc-AAA")
     cloud.set_physical_connection_state(pc_id="pc-AAA", up=False)
     both = {"cloud_to_idc": ["pc-AAA"], "idc_to_cloud": ["pc-AAA"]}
-    prediction = expected_outage(cloud, "i-vpca-1", "idc-server-1", down, both)
-    assert (prediction.seconds, prediction.slack_s) == (16.0, 2.0) and "8 unanswered" in prediction.why
-    # From the IDC side the same pair: the request crosses the line from the IDC, the reply towards it.
-    assert expected_outage(cloud, "idc-server-1", "i-vpca-1", down, both, src_in_idc=True).seconds == 16.0
-    # Only the IDC's side crossed the cut line (an ECMP flow hashed onto the other line): its floating route.
-    assert expected_outage(cloud, "i-vpca-1", "idc-server-1", down,
-                           {"cloud_to_idc": ["pc-BBB"], "idc_to_cloud": ["pc-AAA"]}).seconds == 0.0
-    assert expected_outage(cloud, "i-vpca-1", "idc-server-1", down,
-                           {"cloud_to_idc": ["pc-BBB"], "idc_to_cloud": ["pc-BBB"]}).why.startswith("the probe did")
+    predicted = expected_outage(cloud, "i-vpca-1", "idc-server-1", down, both)
+    towards, back = predicted["cloud_to_idc"], predicted["idc_to_cloud"]
+    assert (towards.seconds, towards.slack_s) == (16.0, 2.0) and "8 unanswered" in towards.why
+    assert back.seconds == 0.0 and "carrier" in back.why            # the floating static route, at once
+    # The same pair named from the IDC's side: the directions are the same lines.
+    assert expected_outage(cloud, "idc-server-1", "i-vpca-1", down, both, src_in_idc=True) == predicted
+    # Only the IDC's side crossed the cut line (an ECMP flow hashed onto the other line).
+    only_back = expected_outage(cloud, "i-vpca-1", "idc-server-1", down,
+                                {"cloud_to_idc": ["pc-BBB"], "idc_to_cloud": ["pc-AAA"]})
+    assert only_back["cloud_to_idc"].seconds == 0.0 and only_back["cloud_to_idc"].why.startswith("it did not")
     no_check = copy.deepcopy(cloud)
     for ri in no_check.router_interfaces.values():
         ri.health_check = None
-    assert expected_outage(no_check, "i-vpca-1", "idc-server-1", down, both).seconds is None
+    assert expected_outage(no_check, "i-vpca-1", "idc-server-1", down, both)["cloud_to_idc"].seconds is None
     cloud.set_physical_connection_state(pc_id="pc-AAA", up=True)
     up = Event(at_s=30, action="line_up", id="pc-AAA")
-    assert expected_outage(cloud, "i-vpca-1", "idc-server-1", up) == Prediction(0.0, "the routes switch at once")
+    assert set(expected_outage(cloud, "i-vpca-1", "idc-server-1", up).values()) == {
+        Prediction(0.0, "the routes switch at once")}
     assert accepted_range(16.0, 2.0) == (15.5, 19.0) and accepted_range(0.0, 0.0) == (0.0, 1.0)
     assert Mark(down).cloud is None
+
+
+def test_a_silent_failure_is_cut_for_a_static_device_and_bfd_timed_with_bgp():
+    cloud = scenario.load("redundant_leased_lines_standby").cloud
+    fail = Event(at_s=5, action="line_fail", id="pc-AAA")
+    cloud.set_physical_connection_failure(pc_id="pc-AAA", failed=True)
+    network = build_network(cloud)
+    assert not any(pair[2] == 1000 for pair in network.nodes["pc-AAA@ap"].vlan_pairs)   # frames dropped
+    assert next(link for link in network.links if link.cloud_id == "pc-AAA").active    # the carrier stays
+    both = {"cloud_to_idc": ["pc-AAA"], "idc_to_cloud": ["pc-AAA"]}
+    back = expected_outage(cloud, "i-vpca-1", "idc-server-1", fail, both)["idc_to_cloud"]
+    assert back.seconds is None and "static route keeps using pc-AAA" in back.why
+    bgp = scenario.load("redundant_leased_lines_bgp").cloud
+    bgp.set_physical_connection_failure(pc_id="pc-AAA", failed=True)
+    predicted = expected_outage(bgp, "i-vpca-1", "idc-server-1", fail, both)
+    assert (predicted["idc_to_cloud"].seconds, predicted["idc_to_cloud"].slack_s) == (0.9, 0.3)
+    assert "BFD" in predicted["idc_to_cloud"].why and predicted["cloud_to_idc"].seconds == 16.0
+    with pytest.raises(CloudError, match="already failing"):
+        bgp.set_physical_connection_failure(pc_id="pc-AAA", failed=True)

@@ -137,6 +137,10 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         console.print(f"{loaded.path}: valid ({operations} operations accepted in {loaded.steps_applied} of "
                       f"{loaded.steps_total} steps; {len(prepared.plan.nodes)} nodes, "
                       f"{len(prepared.network.hosts)} hosts)")
+        from emulator.routing.health import health_check_problems
+
+        for problem in health_check_problems(loaded.cloud, prepared.network).values():
+            console.print(f"note: {problem}")
         return EXIT_OK
     if args.verb == "plan":
         terminal.show_plan(console, prepared)

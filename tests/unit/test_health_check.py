@@ -233,3 +233,19 @@ def test_a_silent_failure_is_cut_for_a_static_device_and_bfd_timed_with_bgp():
     assert "BFD" in predicted["idc_to_cloud"].why and predicted["cloud_to_idc"].seconds == 16.0
     with pytest.raises(CloudError, match="already failing"):
         bgp.set_physical_connection_failure(pc_id="pc-AAA", failed=True)
+
+
+def test_a_health_check_whose_replies_return_over_the_other_line_is_named_before_the_run(data, write_scenario):
+    from emulator.routing.health import health_check_problems
+
+    loaded = scenario.load("redundant_leased_lines_standby")
+    assert health_check_problems(loaded.cloud, build_network(loaded.cloud)) == {}
+    step = _step(data, "customer_routes")
+    step["customer_routes"] = [r for r in step["customer_routes"] if r["destination"] != "10.10.255.2/32"]
+    broken = scenario.load(str(write_scenario(data)))
+    problems = health_check_problems(broken.cloud, build_network(broken.cloud))
+    assert list(problems) == ["ri-line2-vbr"]
+    assert "leave the customer device over pc-AAA, not pc-BBB" in problems["ri-line2-vbr"]
+    assert "route 10.10.255.2/32 on the customer device via 10.100.1.1" in problems["ri-line2-vbr"]
+    bgp = scenario.load("redundant_leased_lines_bgp")
+    assert health_check_problems(bgp.cloud, build_network(bgp.cloud)) == {}    # the VBRs advertise the /32s

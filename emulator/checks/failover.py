@@ -1,14 +1,12 @@
-"""Faults on a timeline, measured: a UDP echo stream (and a TCP transfer) per pair while the events happen.
+"""Faults on a timeline, measured: numbered UDP streams both ways (and a TCP transfer) per pair while events happen.
 
-The pure half (outages, lines_carrying, expected_outage, accepted_range) turns the
-probe's record and the lines' counters into each event's figures; run_timeline
-spawns the probes, applies the events at their times through the same
-operations as the lab, reads the access points' port counters in the second
-before each event and at the end, and returns one `failover` check per event
-and pair. What the provider's settings predict comes from the routing model:
-the pair reachable right after the event (expected outage: the flows' update,
-0), reachable once the health checks on the cut line declare it faulty (their
-detection time, rate x threshold), or not until the line is back.
+The pure half (outages, lines_carrying, parse_sniffed, expected_outage, accepted_range) turns what the probes
+recorded into each event's figures; run_timeline spawns the probes and a tcpdump on each line's customer port,
+applies the events at their times through the same operations as the lab, and returns one `failover` check per
+event and pair. What the provider's settings predict, per direction, comes from the routing model and the path
+the datagrams were seen to take: the routes switch at once (0), a health check must declare the line faulty
+first (rate x threshold), BFD must end the BGP session (its detection time), or nothing takes over until the
+line is repaired.
 """
 
 from __future__ import annotations
@@ -410,7 +408,7 @@ def plot(record: dict, marks: list[Mark], path: Path, title: str) -> None:
     axes.set_ylabel("round trip (ms)")
     axes.set_ylim(0, top * 1.25)
     axes.set_title(f"failover probe {title}: one datagram every {record['interval_ms']:g} ms")
-    axes.legend(loc="lower right", fontsize=8)
+    axes.legend(loc="upper right", fontsize=8)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.tight_layout()
     figure.savefig(path, dpi=100)

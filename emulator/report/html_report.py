@@ -20,7 +20,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from emulator.captures import OPEN_HINT
-from emulator.checks.results import BgpDetail, PerformanceDetail, PingDetail, ThroughputDetail, TracerouteDetail
+from emulator.checks.results import (BgpDetail, FailoverDetail, PerformanceDetail, PingDetail, ThroughputDetail,
+                                     TracerouteDetail)
 from emulator.report import graph, json_report
 from emulator.session import RunOutcome
 
@@ -73,6 +74,9 @@ def render(outcome: RunOutcome, folder: Path) -> str:
     performance = [{"src": c.src, "dst": c.dst, "passed": c.passed, "configured_mbps": c.detail.configured_mbps,
                     "tests": [_perf_row(test) for test in c.detail.tests], "rtt": c.detail.rtt_ms, "error": c.detail.error}
                    for c in outcome.checks if isinstance(c.detail, PerformanceDetail)]
+    failovers = [_failover_row(c) for c in outcome.checks if isinstance(c.detail, FailoverDetail)]
+    plots = sorted({os.path.relpath(c.detail.plot, folder) for c in outcome.checks
+                    if isinstance(c.detail, FailoverDetail) and c.detail.plot})
     links = [_link_row(link) for link in data["environment"].get("links", [])]
     captures = [{**capture.to_json(), "href": os.path.relpath(capture.path, folder)} for capture in outcome.captures]
     failed = sum(not check.passed for check in outcome.checks)
@@ -83,8 +87,25 @@ def render(outcome: RunOutcome, folder: Path) -> str:
         else f"{failed} of {len(outcome.checks)} checks failed",
         picture=picture, traced=f"{traced.src} -> {traced.dst}" if traced else "",
         hosts=prepared.network.hosts, matrix=_matrix(outcome), traceroutes=traceroutes, throughputs=throughputs,
-        bgp_sessions=sessions, performance=performance, links=links, steps=steps, route_tables=data["route_tables"], captures=captures, open_hint=OPEN_HINT, notes=data["notes"],
+        bgp_sessions=sessions, performance=performance, failovers=failovers, failover_plots=plots, links=links, steps=steps, route_tables=data["route_tables"], captures=captures, open_hint=OPEN_HINT, notes=data["notes"],
         environment=data["environment"], timings=data["timings_s"], cleanup=data["cleanup"])
+
+
+def _failover_row(check) -> dict:
+    """One event for one pair; a row per direction, each with its outage against the prediction."""
+    d = check.detail
+    directions = []
+    for name, figures in (d.directions or {}).items():
+        low, high = figures["accepted_s"]
+        lines = " / ".join(", ".join(path.get(name, [])) or "-" for path in (d.path_before, d.path_after))
+        directions.append({"name": name.replace("_", " "), "outage": f"{figures['outage_s']:.2f} s",
+                           "expected": f"{figures['expected_outage_s']:.2f} s ({low:.1f}-{high:.1f})",
+                           "why": figures["prediction"] + ("" if figures["passed"] else " [FAIL]"), "lines": lines})
+    return {"event": d.event, "src": check.src, "dst": check.dst, "passed": check.passed, "error": d.error,
+            "directions": directions or [{"name": "-", "outage": "-", "expected": "-", "why": "", "lines": ""}],
+            "lost": f"round trips lost {d.lost_packets} of {d.sent_packets}" if d.sent_packets else "",
+            "tcp": "" if d.tcp_survived is None else ("TCP survived" if d.tcp_survived else "TCP did not survive"),
+            "health": "; ".join(d.health_checks)}
 
 
 def _perf_row(test: dict) -> dict:

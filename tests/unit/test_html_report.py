@@ -76,3 +76,29 @@ def test_performance_and_link_impairment_have_their_own_tables(tmp_path):
     assert "<td>pc-AAA</td><td>leased_line</td><td>2.0 ms</td><td>0.2 ms</td>" in page
     assert "delay line" in page and "1000 frames in, 10 dropped by loss" in page
     assert "delay_line_counters" not in page          # the links are a table, not a dump in the environment line
+
+
+def test_failover_events_have_a_row_per_direction_and_the_probe_picture(tmp_path):
+    from emulator.checks.results import CheckResult, FailoverDetail
+
+    prepared = session.prepare(scenario.load("redundant_leased_lines_standby"))
+    checks = [ping.ping_result(ping.Echoes(2, 2), pair, None) for pair in prepared.expected.values()]
+    (tmp_path / "failover.png").write_bytes(b"png")
+    directions = {"cloud_to_idc": {"outage_s": 16.83, "expected_outage_s": 16.0, "accepted_s": [15.5, 19.0],
+                                   "prediction": "the health check <declares>", "passed": True},
+                  "idc_to_cloud": {"outage_s": 0.0, "expected_outage_s": 0.0, "accepted_s": [0.0, 1.0],
+                                   "prediction": "the floating route", "passed": True}}
+    checks.append(CheckResult("i-vpca-1", "idc-server-1", True, FailoverDetail(
+        event="line_down pc-AAA at 5 s", lost_packets=1683, sent_packets=2500, outage_s=16.83,
+        expected_outage_s=16.0, accepted_s=None, prediction="", tcp_survived=True,
+        path_before={"cloud_to_idc": ["pc-AAA"], "idc_to_cloud": ["pc-AAA"]},
+        path_after={"cloud_to_idc": ["pc-BBB"], "idc_to_cloud": ["pc-BBB"]},
+        health_checks=("ri-line1-vbr faulty +16.74 s, flows +17.01 s",), directions=directions,
+        plot=str(tmp_path / "failover.png"))))
+    environment = Environment(datapath="user", kernel_ovs_module=False, netem=False, vlan_8021q=False, htb=True)
+    outcome = session.RunOutcome(prepared, environment, checks, {"total_s": 2.0}, "nothing left")
+    page = html_report.render(outcome, tmp_path)
+    assert "<h2>Failover: faults on a timeline</h2>" in page and 'rowspan="2">line_down pc-AAA at 5 s' in page
+    assert "<td>cloud to idc</td><td>16.83 s</td><td>16.00 s (15.5-19.0)</td>" in page
+    assert "<td>pc-AAA / pc-BBB</td>" in page and "round trips lost 1683 of 2500; TCP survived" in page
+    assert '<img src="failover.png"' in page and "&lt;declares&gt;" in page

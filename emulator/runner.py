@@ -30,6 +30,7 @@ from emulator.cloud.border_gateway import MAX_DYNAMIC_ROUTES_PER_GATEWAY
 from emulator.cloud.control_plane import ControlPlane
 from emulator.plan import Plan, make_plan
 from emulator.routing import bgp as bgp_model
+from emulator.routing.health import health_check_problems
 from emulator.routing.topology import build_network
 from emulator.runtime import calibration, cleanup, environment, lock, ovs_service
 from emulator.runtime.bgp import BgpDaemons
@@ -128,13 +129,14 @@ class Live:
         """Carry what the VBRs' speakers have received into their flows (a new generation); True if it changed."""
         if self.bgp is None:
             return False
-        learned = self.bgp.learned(bgp_model.sessions(prepared.scenario.cloud))
-        if learned == self.learned:
-            return False
-        self.learned = learned
-        self.install(make_plan(build_network(prepared.scenario.cloud, learned), prepared.scenario.name,
-                               self.network.plan.generation + 1))
-        return True
+        with self.lock:      # the follower's thread and the lab's both call this: read, compare, install as one
+            learned = self.bgp.learned(bgp_model.sessions(prepared.scenario.cloud))
+            if learned == self.learned:
+                return False
+            self.learned = learned
+            self.install(make_plan(build_network(prepared.scenario.cloud, learned), prepared.scenario.name,
+                                   self.network.plan.generation + 1))
+            return True
 
     def settle_bgp(self, prepared: Prepared, timeout: float = bgp_check.CONVERGE_TIMEOUT_S) -> float:
         """After a change of BGP configuration: follow the speakers until every session is as now predicted (its
@@ -188,9 +190,11 @@ class Live:
         cloud = prepared.scenario.cloud
         for prober in self.probers:
             reading = prober.reading()
-            if reading is None or not cloud.set_health_verdict(ri_id=prober.ri_id, healthy=reading.healthy):
+            if reading is None:
                 continue
             with self.lock:
+                if not cloud.set_health_verdict(ri_id=prober.ri_id, healthy=reading.healthy):
+                    continue
                 self.install(make_plan(build_network(cloud, self.learned), prepared.scenario.name,
                                        self.network.plan.generation + 1))
             change = HealthChange(prober.ri_id, reading.healthy, reading.changed_at, time.time())
@@ -366,6 +370,9 @@ def _start_follower(prepared: Prepared, live: Live, folder: Path, progress: Prog
     if checks:
         progress("health checks: " + ", ".join(f"{ri} pings {c.target_ip} from {c.source_ip} every {c.rate_ms} ms"
                                                for ri, c in checks.items()))
+        for problem in health_check_problems(prepared.scenario.cloud, prepared.network).values():
+            live.notes.append(problem)
+            progress(f"note: {problem}")
     return Follower(prepared, live, progress)
 
 

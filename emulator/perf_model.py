@@ -21,6 +21,7 @@ UDP_OVERHEAD_BYTES = 14 + 20 + 8
 TCP_GOODPUT_RATIO = 0.956            # 1448-byte segments in 1514-byte frames
 UNSHAPED_RATE_MBPS = 1000            # offered where nothing on the path is shaped
 HOST_LIMIT_RATIO = 0.95              # unshaped, the path carries less than this x the target: the host is the limit
+SATURATED_IDLE_PERCENT = 10.0        # less idle CPU time than this during a test: the machine was saturated
 PASS_RATIO = 0.70                    # as the throughput check: a shared, noisy machine loses some
 BANDWIDTH_PAYLOAD = 1400
 PPS_PAYLOAD = 16
@@ -180,3 +181,19 @@ class PerfReport:
 
 def _round(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(value, digits)
+
+
+def host_limit_reason(configured_mbps: float, unshaped_mbps: float | None, cpu_idle_percent: float | None) -> str | None:
+    """Why a TCP figure short of the rate is the machine's, not the network's; None if nothing says so.
+
+    Either the same test with every shaper removed carries less than the rate (no shaper can be the cause), or
+    the CPUs had almost no idle time while it ran (under QEMU's TCG, beside a CPU-bound process): a figure then
+    says nothing about the shaping, whatever the unshaped test, measured at another moment, carried.
+    """
+    why = []
+    if cpu_idle_percent is not None and cpu_idle_percent < SATURATED_IDLE_PERCENT:
+        why.append(f"the CPUs were {100 - cpu_idle_percent:.0f}% busy during the test")
+    if unshaped_mbps is not None and unshaped_mbps < HOST_LIMIT_RATIO * configured_mbps:
+        why.append(f"with every shaper removed this machine carries {unshaped_mbps:.1f} Mbit/s, less than the "
+                   f"{configured_mbps:g} Mbit/s configured")
+    return "; ".join(why) + ": the machine, not the network, is the limit" if why else None

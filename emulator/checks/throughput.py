@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 
 from emulator.checks.results import CheckResult, ThroughputDetail
+from emulator.perf_model import host_limit_reason
 from emulator.routing.reachability import PairResult, bottleneck_mbps
 from emulator.runtime.commands import finish, python_module
 
@@ -72,11 +75,44 @@ def run_throughput(expected_pair: PairResult, duration_s: int,
     """iperf3 from the pair's source to its destination, judged against the path's bottleneck (known in advance)."""
     src, dst = expected_pair.src, expected_pair.dst
     configured = bottleneck_mbps(expected_pair.forward)
+    before = cpu_times()
     result = run_iperf(expected_pair, duration_s, spawn)
+    idle = idle_percent(before, cpu_times())
     measured = result.get("received_mbps")
     detail = ThroughputDetail(
         protocol="tcp", configured_mbps=configured,
         measured_mbps=round(measured, 1) if measured is not None else None,
         ratio=round(measured / configured, 3) if measured is not None and configured else None,
-        duration_s=duration_s, accepted_range=(LOWER_RATIO, UPPER_RATIO), error=result.get("error") or None)
+        duration_s=duration_s, accepted_range=(LOWER_RATIO, UPPER_RATIO), error=result.get("error") or None,
+        cpu_idle_percent=idle)
     return CheckResult(src, dst, judge(configured, measured), detail)
+
+
+def cpu_times(stat: str | None = None) -> tuple[int, int]:
+    """(idle, total) CPU time of the whole machine since boot, in clock ticks, from /proc/stat's first line
+    (namespaces share it: the figure covers every host, bridge and helper of the run)."""
+    fields = [int(value) for value in (stat or Path("/proc/stat").read_text()).split("\n", 1)[0].split()[1:9]]
+    return fields[3] + fields[4], sum(fields)      # idle + iowait; user .. steal
+
+
+def idle_percent(before: tuple[int, int], after: tuple[int, int]) -> float | None:
+    total = after[1] - before[1]
+    return round(100 * (after[0] - before[0]) / total, 1) if total > 0 else None
+
+
+def short_of_the_rate(check: CheckResult) -> bool:
+    """A TCP check that ran, measured something and fell below the accepted range: worth an unshaped run."""
+    d = check.detail
+    return (not check.passed and d.error is None and d.measured_mbps is not None and d.configured_mbps is not None
+            and d.measured_mbps < LOWER_RATIO * d.configured_mbps)
+
+
+def with_unshaped(check: CheckResult, unshaped: dict) -> CheckResult:
+    """The check judged beside the same test with every shaper removed: host-limited when the bare path
+    carries less than the configured rate (no shaper can then be the cause), or when the machine was saturated
+    during the shaped test."""
+    d = check.detail
+    figure = unshaped.get("received_mbps")
+    limited = host_limit_reason(d.configured_mbps, figure, d.cpu_idle_percent) is not None
+    detail = replace(d, unshaped_mbps=round(figure, 1) if figure is not None else None, host_limited=limited)
+    return replace(check, passed=check.passed or limited, detail=detail)

@@ -59,7 +59,8 @@ def render(outcome: RunOutcome, folder: Path) -> str:
                     "expected": " > ".join(c.detail.expected_hops)}
                    for c in outcome.checks if isinstance(c.detail, TracerouteDetail)]
     throughputs = [{"src": c.src, "dst": c.dst, "passed": c.passed, "measured_mbps": c.detail.measured_mbps,
-                    "configured_mbps": c.detail.configured_mbps, "ratio": c.detail.ratio}
+                    "configured_mbps": c.detail.configured_mbps, "ratio": c.detail.ratio,
+                    "unshaped_mbps": c.detail.unshaped_mbps, "host_limited": c.detail.host_limited}
                    for c in outcome.checks if isinstance(c.detail, ThroughputDetail)]
     sessions = [{"src": c.src, "dst": c.dst, "passed": c.passed, "peer": c.detail.peer,
                  "state": f"customer {c.detail.session_state['customer']}, {c.dst} {c.detail.session_state['cloud']}",

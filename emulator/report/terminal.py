@@ -8,6 +8,7 @@ from rich.table import Table
 from emulator.captures import OPEN_HINT
 from emulator.checks.results import (BgpDetail, CheckResult, FailoverDetail, PerformanceDetail, PingDetail,
                                      TracerouteDetail)
+from emulator.perf_model import host_limit_reason
 from emulator.plan import Plan
 from emulator.routing.model import Network, NodeKind, RouteKind
 from emulator.routing.reachability import PairResult, Verdict
@@ -179,6 +180,11 @@ def _details(check: CheckResult) -> str:
                    f"{d.configured_mbps} Mbit/s configured bottleneck")
         if d.ratio is not None:
             details += f" ({d.ratio:.0%})"
+        if d.host_limited:
+            details += (f"\nhost-limited: {host_limit_reason(d.configured_mbps, d.unshaped_mbps, d.cpu_idle_percent)}"
+                        " (not counted as a failure)")
+        elif d.unshaped_mbps is not None:
+            details += f"\nunshaped, the same path carries {d.unshaped_mbps} Mbit/s: the shaping is short"
         if d.error:
             details += f"\n{d.error}"
     return details

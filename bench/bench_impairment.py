@@ -63,8 +63,15 @@ def main() -> int:
         def iperf(current: session.Prepared, **options) -> dict:
             return throughput.run_iperf(current.expected[("idc-server-1", "i-vpca-1")], args.duration, spawn, **options)
 
-        print(f"mechanism on this machine: {live.environment.impairment_mechanism}"
-              f" ({os.cpu_count()} cores); path idc-server-1 -> i-vpca-1 across pc-AAA (100 Mbit/s)")
+        env = live.environment
+        print(f"mechanism on this machine: {env.impairment_mechanism}, OVS {env.datapath} datapath, kernel "
+              f"{os.uname().release} ({os.cpu_count()} cores); path idc-server-1 -> i-vpca-1 across pc-AAA "
+              "(100 Mbit/s); CLOUD_EMULATOR_IMPAIRMENT=delay-line forces the delay line where netem exists")
+        live.network.shape_link(line, None)
+        values = rtts()
+        print(f"the path's own RTT (line unshaped, no delay): mean {statistics.mean(values):.2f} ms, "
+              f"min {min(values):.2f}, max {max(values):.2f}")
+        live.network.shape_link(line, line.bandwidth_mbps)
         print("delay fidelity (200 echoes at 10 ms, RTT in ms):")
         for latency in (0, 1, 5, 20, 50):
             apply(latency)

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from emulator.checks.results import CheckResult, ThroughputDetail
-from emulator.perf_model import host_limit_reason
+from emulator.perf_model import HOST_HEADROOM, host_limit_reason
 from emulator.routing.reachability import PairResult, bottleneck_mbps
 from emulator.runtime.commands import finish, python_module
 
@@ -109,10 +109,9 @@ def short_of_the_rate(check: CheckResult) -> bool:
 
 def with_unshaped(check: CheckResult, unshaped: dict) -> CheckResult:
     """The check judged beside the same test with every shaper removed: host-limited when the bare path
-    carries less than the configured rate (no shaper can then be the cause), or when the machine was saturated
-    during the shaped test."""
+    carries less than HOST_HEADROOM x the configured rate, or when the machine was saturated during the test."""
     d = check.detail
     figure = unshaped.get("received_mbps")
-    limited = host_limit_reason(d.configured_mbps, figure, d.cpu_idle_percent) is not None
+    limited = host_limit_reason(d.configured_mbps, figure, d.cpu_idle_percent, HOST_HEADROOM) is not None
     detail = replace(d, unshaped_mbps=round(figure, 1) if figure is not None else None, host_limited=limited)
     return replace(check, passed=check.passed or limited, detail=detail)

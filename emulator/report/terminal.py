@@ -8,7 +8,7 @@ from rich.table import Table
 from emulator.captures import OPEN_HINT
 from emulator.checks.results import (BgpDetail, CheckResult, FailoverDetail, PerformanceDetail, PingDetail,
                                      TracerouteDetail)
-from emulator.perf_model import host_limit_reason
+from emulator.perf_model import HOST_HEADROOM, host_limit_reason
 from emulator.plan import Plan
 from emulator.routing.model import Network, NodeKind, RouteKind
 from emulator.routing.reachability import PairResult, Verdict
@@ -181,7 +181,7 @@ def _details(check: CheckResult) -> str:
         if d.ratio is not None:
             details += f" ({d.ratio:.0%})"
         if d.host_limited:
-            details += (f"\nhost-limited: {host_limit_reason(d.configured_mbps, d.unshaped_mbps, d.cpu_idle_percent)}"
+            details += (f"\nhost-limited: {host_limit_reason(d.configured_mbps, d.unshaped_mbps, d.cpu_idle_percent, HOST_HEADROOM)}"
                         " (not counted as a failure)")
         elif d.unshaped_mbps is not None:
             details += f"\nunshaped, the same path carries {d.unshaped_mbps} Mbit/s: the shaping is short"

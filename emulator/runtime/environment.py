@@ -44,13 +44,17 @@ def kernel_has_ovs_module() -> bool:
 
 
 def detect() -> Environment:
+    """The machine's capabilities. Two variables force the fallbacks on a kernel that has the real thing, so
+    that both paths can be measured side by side on one kernel (bench/bench_impairment.py, the VM lane):
+    CLOUD_EMULATOR_DATAPATH=user (OVS's userspace datapath) and CLOUD_EMULATOR_IMPAIRMENT=delay-line."""
     ovs_module = kernel_has_ovs_module()
     forced = os.environ.get("CLOUD_EMULATOR_DATAPATH")   # "user" forces the userspace datapath
     datapath = forced if forced in ("user", "kernel") else ("kernel" if ovs_module else "user")
+    netem = os.environ.get("CLOUD_EMULATOR_IMPAIRMENT") != "delay-line" and _probe_tc(["netem", "delay", "1ms"])
     return Environment(
         datapath=datapath,
         kernel_ovs_module=ovs_module,
-        netem=_probe_tc(["netem", "delay", "1ms"]),
+        netem=netem,
         vlan_8021q=_probe("link add d0 type dummy\nlink add link d0 name d0.10 type vlan id 10\n"),
         htb=_probe_tc(["handle", "1:", "htb"]),
         delay_line=_probe_packet_socket(),

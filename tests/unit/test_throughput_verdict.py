@@ -22,6 +22,12 @@ def test_a_machine_that_cannot_carry_the_rate_unshaped_is_host_limited_and_passe
     assert check.passed and check.detail.host_limited and check.detail.unshaped_mbps == 61.0
 
 
+def test_a_path_with_too_little_headroom_unshaped_is_host_limited():
+    # The VM lane under TCG: 57.3 shaped, 108.8 unshaped (one vCPU saturated by the path's softirq).
+    check = throughput.with_unshaped(_check(57.3, idle=40.5), {"received_mbps": 108.8})
+    assert check.passed and check.detail.host_limited
+
+
 def test_a_path_that_carries_the_rate_unshaped_keeps_the_failure():
     check = throughput.with_unshaped(_check(52.0), {"received_mbps": 900.0})
     assert not check.passed and not check.detail.host_limited and check.detail.unshaped_mbps == 900.0

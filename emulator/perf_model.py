@@ -24,7 +24,7 @@ HOST_LIMIT_RATIO = 0.95              # unshaped, the path carries less than this
 SATURATED_IDLE_PERCENT = 10.0        # less idle CPU time than this during a test: the machine was saturated
 # run's TCP check: a figure below its range is the machine's when the bare path lacks this margin over the rate.
 # Measured in the VM lane (QEMU TCG, 2 vCPUs): the default scenario's TCP check read 57.3 Mbit/s of 100 while the
-# same path unshaped carried 108.8 (40 % idle in all: one vCPU runs the whole veth chain's softirq); two
+# same path unshaped carried 108.8 (40 % idle in all: most likely one saturated vCPU); two
 # namespaces with HTB and netem alone carry 94 % of the rate in the same guest (bench/bench_netem_order.py).
 HOST_HEADROOM = 2.0
 PASS_RATIO = 0.70                    # as the throughput check: a shared, noisy machine loses some

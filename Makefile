@@ -46,8 +46,8 @@ graph: install   # the README's picture of the default scenario (no root)
 
 # The VM lane: a Debian 12 guest with Debian's stock kernel (kernel datapath, netem, 802.1Q), built from
 # Debian's packages, provisioned by scripts/provision.sh as the Vagrantfile is (docs/vm-lane.md).
-vm-test: install-test   # the whole lane: must pass before a change to the runtime lands
+vm-test: install-test   # the whole lane; .ci/run runs it after `make test`
 	$(SUDO) $(PY) -m pytest tests/vm -p no:cacheprovider
 
-vm-test-ci: install-test   # the part .ci/run runs: provisioning, the default scenario, nothing left behind
+vm-test-ci: install-test   # a quicker part: provisioning, the default scenario, nothing left behind
 	$(SUDO) $(PY) -m pytest tests/vm -p no:cacheprovider -m lane_ci

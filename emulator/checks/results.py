@@ -72,8 +72,8 @@ class ThroughputDetail:
     accepted_range: tuple[float, float]
     error: str | None = None
     # When the shaped figure falls short, is the machine the limit (a small VM, an emulated CPU, a loaded host)?
-    # Yes if the same test with every shaper removed carries less than the configured rate
-    # (perf_model.HOST_LIMIT_RATIO), or if the CPUs had almost no idle time while the test ran: then the check
+    # Yes if the same test with every shaper removed carries less than perf_model.HOST_HEADROOM (2) x the
+    # configured rate, or if the CPUs had almost no idle time while the test ran: then the check
     # is host-limited, says so, and does not fail the run.
     unshaped_mbps: float | None = None
     host_limited: bool = False

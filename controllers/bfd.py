@@ -92,8 +92,15 @@ class Session:
 
     def receive(self, packet: Packet, now: float) -> None:
         """RFC 5880 6.8.6, for a packet addressed to this session."""
+        interval_before = self._tx_interval_s()
         self.remote_discriminator = packet.my_discriminator
         self.remote_min_rx_us = max(packet.required_min_rx_us, 1)
+        if self._tx_interval_s() < interval_before:
+            # The peer wants packets faster (FRR's bfdd asks for 1 s while Down, the agreed 300 ms once Up, and
+            # applies its new detection time as soon as our Final answers its Poll): the next packet cannot wait
+            # for the slow interval drawn before, or it comes after the peer's detection time and ends the
+            # session (seen on a loaded machine: Up, then Down 0.9 s later, again and again).
+            self.next_tx = min(self.next_tx, now + self._tx_interval_s() * random.uniform(0.75, 1.0))
         self.remote_min_tx_us = packet.desired_min_tx_us
         self.remote_multiplier = packet.multiplier
         if packet.poll:

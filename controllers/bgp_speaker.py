@@ -118,6 +118,16 @@ class Speaker:
         by_ip = {peer["ip"]: peer for peer in peers}
         dropped: set[str] = set()
         while True:
+            # What the peer sent while this process was not running first: on a loaded machine the speaker can
+            # wake later than its detection time, and the peer's packets waiting in the socket must not read as a
+            # silent line.
+            while select.select([receiver], [], [], 0)[0]:
+                data, (ip, _port) = receiver.recvfrom(512)
+                packet = bfd.Packet.decode(data)
+                session = sessions.get(ip)
+                if packet is not None and session is not None and packet.your_discriminator in (0, session.discriminator):
+                    session.receive(packet, time.monotonic())
+                    self._bfd_follow(ip, session, by_ip[ip], dropped)
             now = time.monotonic()
             for ip, session in sessions.items():
                 packet = session.tick(now)
@@ -128,14 +138,7 @@ class Speaker:
                         LOG.debug("BFD to %s: %s", ip, exc)
                 self._bfd_follow(ip, session, by_ip[ip], dropped)
             wait = min(0.05, *(session.wait_s(time.monotonic()) for session in sessions.values()))
-            ready, _, _ = select.select([receiver], [], [], wait)
-            if ready:
-                data, (ip, _port) = receiver.recvfrom(512)
-                packet = bfd.Packet.decode(data)
-                session = sessions.get(ip)
-                if packet is not None and session is not None and packet.your_discriminator in (0, session.discriminator):
-                    session.receive(packet, time.monotonic())
-                    self._bfd_follow(ip, session, by_ip[ip], dropped)
+            select.select([receiver], [], [], wait)     # until a packet comes or the next timer is due
 
     def _bfd_follow(self, ip: str, session: bfd.Session, peer: dict, dropped: set[str]) -> None:
         """Carry the session's state changes into BGP and the state file."""

@@ -106,3 +106,17 @@ def test_the_vbr_hands_bfd_to_its_speaker_and_sends_the_speakers_out_untouched()
     [outbound] = [f for f in flows if f.priority == PRIO_BFD_FROM_SPEAKER]
     assert outbound.match_dict()["in_port"] == speaker_port and outbound.match_dict()["ipv4_dst"] == "10.100.0.2"
     assert ("dec_ttl",) not in outbound.actions and outbound.actions[-1] == ("output", vbr.interface("pc-AAA").port_no)
+
+
+def test_a_peer_that_asks_for_faster_packets_gets_the_next_one_within_the_new_interval():
+    """FRR asks for 1 s while Down and 300 ms once Up, and its detection time (3 x 300 ms) starts at our Final: a
+    packet still scheduled by the slow interval would come too late and end the session."""
+    session = bfd.Session(1, min_tx_ms=300, min_rx_ms=300, multiplier=3, now=0.0)
+    slow = bfd.Packet(bfd.DOWN, 0, 3, 42, 0, 1_000_000, 1_000_000)
+    session.receive(slow, 0.0)
+    assert session.tick(0.0) is not None and session.wait_s(0.0) >= 0.75      # 1 s, jittered
+    session.receive(bfd.Packet(bfd.UP, 0, 3, 42, 1, 300_000, 300_000, poll=True), 0.1)
+    assert session.state == bfd.UP and session.tick(0.1).final
+    assert session.wait_s(0.1) <= 0.3
+    sent = [0.1] + [t / 100 for t in range(11, 100) if session.tick(t / 100) is not None]   # within detection
+    assert len(sent) >= 4 and max(b - a for a, b in zip(sent, sent[1:], strict=False)) <= 0.3 + 1e-9

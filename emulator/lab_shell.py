@@ -50,6 +50,7 @@ class LabShell(CLI):
         self.lab = lab
         self.console = console
         self.rebuild = False
+        self.running = ""          # the command in progress, for the line a Ctrl-C prints
         self.mn = lab.live.network.net
         self.locals = {"net": self.mn}
         self.inputFile = None
@@ -75,8 +76,11 @@ class LabShell(CLI):
                 except KeyboardInterrupt:
                     if not self.interactive:
                         raise
-                    # As in Mininet's CLI: Ctrl-C abandons the line, `exit` or Ctrl-D leaves the lab.
-                    self.console.print("\nInterrupt (type exit or press Ctrl-D to leave the lab)")
+                    # As in Mininet's CLI: Ctrl-C abandons the line or the command, `exit` or Ctrl-D leaves the lab.
+                    stopped = f"`{self.running.split()[0]}` interrupted" if self.running.strip() else "Ctrl-C"
+                    self.running = ""
+                    self.console.print(f"\n{stopped}; the network keeps running (type exit or press Ctrl-D to "
+                                       "leave the lab)")
         finally:
             if self.lab.probe is not None:     # its tcpdumps run in the host's namespace: stop them here
                 self.console.print(self.lab.probe_stop())
@@ -112,9 +116,15 @@ class LabShell(CLI):
         return False
 
     def onecmd(self, line: str) -> bool:
+        """One command; interrupted (Ctrl-C), it stops the workers it started and nothing else: every helper of the
+        network runs in a session of its own, out of the terminal's reach."""
         if not self.interactive and line != "EOF":
             self.console.print(f"[bold]cloud-lab>[/bold] {line}")
-        return super().onecmd(line)
+        self.running = line
+        with self.lab.live.processes.stopped_if_interrupted():
+            finished = super().onecmd(line)
+        self.running = ""
+        return finished
 
     def do_EOF(self, line: str) -> bool:  # noqa: N802 (cmd's name)
         return True

@@ -37,10 +37,11 @@ from emulator.runtime.bgp import BgpDaemons
 from emulator.runtime.health import Prober, probers
 from emulator.captures import CAPTURE_PACKETS, CaptureFile, select_ends
 from emulator.runtime.capture import Captures
-from emulator.runtime.commands import in_namespace
+from emulator.runtime.commands import in_namespace, spawn
 from emulator.runtime.controller_process import LOST_SIGNAL, ControllerLost, ControllerProcess, free_port
 from emulator.runtime.network import EmulatedNetwork
 from emulator.runtime.readiness import wait_for_flows
+from emulator.runtime.supervision import Helper, Watch, popen_ended
 from emulator.schema import Event
 from emulator.session import LinkPhysics, Prepared, RunOutcome
 
@@ -83,23 +84,43 @@ def signals_as_exceptions(controller: ControllerProcess) -> Iterator[None]:
 
 
 class Processes:
-    """Every process a check starts inside a namespace, so teardown can stop stragglers."""
+    """Every process a check starts inside a namespace, so teardown can stop stragglers.
+
+    They run in sessions of their own (commands.spawn): the terminal's Ctrl-C reaches none of them, so a command
+    interrupted in the lab stops its own workers (`stopped_if_interrupted`), and nothing else.
+    """
 
     def __init__(self, network: EmulatedNetwork) -> None:
         self.network = network
         self.started: list[subprocess.Popen[str]] = []
 
     def spawn(self, node_name: str, argv: list[str]) -> subprocess.Popen[str]:
-        process = subprocess.Popen(in_namespace(self.network.node_pid(node_name), argv), stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        process = spawn(in_namespace(self.network.node_pid(node_name), argv), stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
         self.started.append(process)
         return process
 
+    @contextmanager
+    def stopped_if_interrupted(self) -> Iterator[None]:
+        """The processes started inside the block are killed if it is left by an exception (Ctrl-C during the lab's
+        `check`: its iperf3 client and server, its fping); those it leaves running on success (a probe, a
+        capture) go on."""
+        first = len(self.started)
+        try:
+            yield
+        except BaseException:
+            _kill(self.started[first:])
+            raise
+
     def stop_all(self) -> None:
-        for process in self.started:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=5)
+        _kill(self.started)
+
+
+def _kill(processes: list[subprocess.Popen[str]]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=5)
 
 
 @dataclass
@@ -261,6 +282,7 @@ def live_network(prepared: Prepared, *, progress: Progress = lambda _line: None,
                          f"{ceiling['mbps_1514_byte_frames']:,} Mbit/s of 1514-byte frames"
                          + (" (measured earlier this boot)" if ceiling.get("cached") else ""))
         follower: Follower | None = None
+        watch: Watch | None = None
         try:
             controller.start(on_event=lambda line: progress(f"note: {line}"),
                              bridges={node.name: int(node.dpid, 16) for node in prepared.plan.switches()})
@@ -279,10 +301,13 @@ def live_network(prepared: Prepared, *, progress: Progress = lambda _line: None,
             if prepared.scenario.cloud.has_bgp():     # after the captures start: they record the sessions too
                 _start_bgp(prepared, live, run_dir, progress)
             follower = _start_follower(prepared, live, run_dir / "health", progress)
+            watch = _watch_helpers(live, progress)
             progress(f"all flows installed ({sum(counts.values())} on {len(counts)} bridges); all checks ready")
             yield live
         finally:
             controller.stop_watching()
+            if watch is not None:
+                watch.stop()
             if follower is not None:
                 follower.stop()
             for prober in live.probers:
@@ -374,6 +399,30 @@ def _start_follower(prepared: Prepared, live: Live, folder: Path, progress: Prog
             live.notes.append(problem)
             progress(f"note: {problem}")
     return Follower(prepared, live, progress)
+
+
+def _watch_helpers(live: Live, progress: Progress) -> Watch:
+    """Every helper process the network needs, watched for the whole run as the controller is (see
+    runtime/supervision.py); what the watch says goes to the screen and the run's notes."""
+    helpers = [Helper(line.name, popen_ended(lambda line=line: line.process), line.restart)
+               for line in live.network.delay_lines.values()]
+    helpers += [Helper(f"the health check prober of {prober.ri_id}", popen_ended(lambda p=prober: p.process),
+                       prober.restart) for prober in live.probers]
+    if live.bgp is not None:
+        helpers += [Helper(f"the BGP speaker of {speaker.router_id}", popen_ended(lambda s=speaker: s.process),
+                           speaker.restart) for speaker in live.bgp.speakers.values()]
+        frr = live.bgp.customer
+        helpers += [Helper(f"FRR's {daemon} on the customer device", lambda d=daemon: frr.ended(d),
+                           why_not="its running configuration, changed by the lab's bgp commands, would be lost")
+                    for daemon in (frr.daemons if frr is not None else ())]
+
+    def say(line: str) -> None:
+        live.notes.append(f"{line} (at {time.strftime('%H:%M:%S')})")
+        progress(f"note: {line}")
+
+    watch = Watch(helpers, say)
+    watch.start()
+    return watch
 
 
 def _start_bgp(prepared: Prepared, live: Live, run_dir: Path, progress: Progress) -> None:

@@ -30,7 +30,7 @@ from emulator.routing.model import NodeKind, RouteKind
 from emulator.routing.reachability import evaluate, trace
 from emulator.routing.topology import build_network
 from emulator.errors import EmulatorError
-from emulator.runtime.commands import finish, python_module
+from emulator.runtime.commands import finish, python_module, spawn
 from emulator.schema import Event, Failover
 
 PROBE_PORT = 7100
@@ -189,7 +189,7 @@ class Sniffers:
         self.processes = []
         for line, interface in line_ports(plan).items():
             with open(self.files[line], "w") as out:
-                self.processes.append(subprocess.Popen(
+                self.processes.append(spawn(
                     ["tcpdump", "-i", interface, "-n", "-tt", "-l", "--immediate-mode", *expression.split()],
                     stdout=out, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL))
 

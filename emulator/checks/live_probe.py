@@ -15,7 +15,7 @@ from pathlib import Path
 
 from emulator.checks.failover import PROBE_PORT, Sniffers, lines_carrying, parse_sniffed
 from emulator.plan import Plan
-from emulator.runtime.commands import python_module, terminate
+from emulator.runtime.commands import exit_status, python_module, terminate
 
 LIVE_PORT = PROBE_PORT + 50      # apart from the failover checks' ports (the lab's `check` may run those)
 SERVER_SECONDS = 24 * 3600
@@ -28,11 +28,17 @@ class LiveProbe:
         self.src, self.dst, self.src_ip, self.src_in_idc, self.say = src, dst, src_ip, src_in_idc, say
         self.sniffers = Sniffers(plan, [LIVE_PORT], folder)
         self.offsets = {line: 0 for line in self.sniffers.files}
-        self.server = spawn(dst, python_module("emulator.checks.failover_probe", "server", str(LIVE_PORT),
-                                               str(SERVER_SECONDS)))
-        time.sleep(0.3)    # the echo server binds, tcpdump listens
-        self.client = spawn(src, python_module("emulator.checks.failover_probe", "live", dst_ip, str(LIVE_PORT),
-                                               str(interval_ms)))
+        self.server = self.client = None
+        try:
+            self.server = spawn(dst, python_module("emulator.checks.failover_probe", "server", str(LIVE_PORT),
+                                                   str(SERVER_SECONDS)))
+            time.sleep(0.3)    # the echo server binds, tcpdump listens
+            self.client = spawn(src, python_module("emulator.checks.failover_probe", "live", dst_ip,
+                                                   str(LIVE_PORT), str(interval_ms)))
+        except BaseException:    # Ctrl-C during the start: the tcpdumps run in the host's namespace, stop them
+            self._stop_processes()
+            raise
+        self.stopping = False
         self.started = time.monotonic()
         self.sent = self.answered = 0
         self.outages: list[dict] = []
@@ -59,6 +65,19 @@ class LiveProbe:
             self.say(f"probe {message['t']:>4} s: {message['answered']:>3}/{message['sent']} answered{rtt}; "
                      f"to the IDC over {', '.join(paths['cloud_to_idc']) or '-'}, "
                      f"from it over {', '.join(paths['idc_to_cloud']) or '-'}")
+        if self.stopping:
+            return
+        try:     # its processes run out of Ctrl-C's reach; if one ends anyway, it is said
+            status = exit_status(self.client.wait(timeout=2))
+        except subprocess.TimeoutExpired:
+            status = "its output closed"
+        self.say(f"probe {self.src} -> {self.dst}: the probe ended on its own ({status}); `probe stop` sums up "
+                 "what it saw")
+
+    def _stop_processes(self) -> None:
+        terminate(self.client)
+        terminate(self.server)
+        self.sniffers.stop()
 
     def _new_datagrams(self) -> dict[str, list[tuple[float, bool]]]:
         """What each line's tcpdump printed since the last look."""
@@ -77,9 +96,8 @@ class LiveProbe:
 
     def stop(self) -> str:
         """Stop the probe; a summary of what it saw."""
-        terminate(self.client)
-        terminate(self.server)
-        self.sniffers.stop()
+        self.stopping = True
+        self._stop_processes()
         self.thread.join(timeout=5)
         lost = self.sent - self.answered
         outages = "; ".join(f"{o['duration_s']:.2f} s from {o['start_s']:.1f} s ({o['lost']} lost)"

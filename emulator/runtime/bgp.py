@@ -29,7 +29,7 @@ from emulator.cloud.control_plane import ControlPlane
 from emulator.errors import RuntimeFailure
 from emulator.plan import Plan
 from emulator.routing.bgp import Learned, Session
-from emulator.runtime.commands import in_namespace, python_module, terminate, run
+from emulator.runtime.commands import in_namespace, python_module, run, spawn, terminate
 
 FRR_DAEMONS = Path("/usr/lib/frr")
 FRR_USER = "frr"
@@ -156,6 +156,16 @@ class CustomerFrr:
             return {}
         return {peer.get("peer"): peer for peer in peers if isinstance(peer, dict)}
 
+    def ended(self, daemon: str) -> str | None:
+        """None while `daemon` runs; how it ended otherwise, as far as its pid file tells (they detach: no exit
+        status reaches the run)."""
+        try:
+            pid = int((self.directory / f"{daemon}.pid").read_text().strip())
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return "exit status unknown: it had detached"
+        return None
+
     def stop(self) -> None:
         for daemon in reversed(self.daemons):
             _kill_pid_file(self.directory / f"{daemon}.pid")
@@ -183,12 +193,17 @@ class CloudSpeaker:
     def start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(json.dumps(self.config))
-        log = open(self.directory / f"{self.node}.log", "w")
-        with log:
-            self.process = subprocess.Popen(
+        with open(self.directory / f"{self.node}.log", "a") as log:     # a restart keeps why the last one died
+            self.process = spawn(
                 in_namespace(self.pid, python_module("controllers.bgp_speaker", str(self.config_path),
                                                      str(self.state_path))),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+
+    def restart(self) -> None:
+        """After it died: its session starts again from its configuration (with what `bgp` commands changed); the
+        dead one's state file goes first, or the session would read as Established until the new one writes."""
+        self.state_path.unlink(missing_ok=True)
+        self.start()
 
     def state(self) -> dict:
         try:

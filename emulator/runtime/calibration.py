@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from emulator.runtime.commands import run
+from emulator.runtime.commands import run, spawn
 
 VERSION = 1                 # of the delay line and this measurement: a new one measures again
 PHASE_S = 1.0
@@ -97,15 +97,14 @@ def _inside() -> dict:
             check=False)
     params = Path("/tmp") / f"cal-{time.monotonic_ns()}.json"
     params.write_text(json.dumps({"latency_ms": 0}))
-    line = subprocess.Popen([sys.executable, "-m", "emulator.runtime.delay_line", "--a", "cal-m0", "--b", "cal-m1",
-                             "--params", str(params)], stdout=subprocess.PIPE, text=True)
+    line = spawn([sys.executable, "-m", "emulator.runtime.delay_line", "--a", "cal-m0", "--b", "cal-m1",
+                  "--params", str(params)], stdout=subprocess.PIPE, text=True)
     try:
         line.stdout.readline()                               # "ready"
         figures = {}
         for size, key in ((SMALL_FRAME, "small"), (FULL_FRAME, "full")):
-            sender = subprocess.Popen([sys.executable, "-c",
-                                       f"from emulator.runtime.calibration import _flood; "
-                                       f"_flood('cal-a', {size}, {PHASE_S + 1.0})"])
+            sender = spawn([sys.executable, "-c", f"from emulator.runtime.calibration import _flood; "
+                                                  f"_flood('cal-a', {size}, {PHASE_S + 1.0})"])
             frames, octets = _count("cal-b", PHASE_S)
             sender.wait(timeout=10)
             figures[key] = (frames / PHASE_S, octets * 8 / PHASE_S / 1e6)

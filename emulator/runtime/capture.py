@@ -16,7 +16,7 @@ from pathlib import Path
 
 from emulator.captures import CAPTURE_PACKETS, CaptureFile, LinkEnd
 from emulator.errors import RuntimeFailure
-from emulator.runtime.commands import finish
+from emulator.runtime.commands import finish, spawn
 
 START_TIMEOUT_S = 5.0
 STOP_TIMEOUT_S = 5.0
@@ -48,7 +48,7 @@ class Captures:
         for end in ends:
             target = CaptureFile(end, folder / end.file_name())
             argv = tcpdump_argv(end.interface, target.path)
-            process = spawn_in_node(end.node_name, argv) if end.in_namespace else subprocess.Popen(
+            process = spawn_in_node(end.node_name, argv) if end.in_namespace else spawn(
                 argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
             self.running.append((target, process))
             started.append((target, process))

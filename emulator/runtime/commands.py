@@ -1,7 +1,14 @@
-"""Run a command as an argument list, on the host or inside a node's network namespace."""
+"""Run a command as an argument list, on the host or inside a node's network namespace.
+
+Every process the emulator starts gets a session of its own (`run` and `spawn` both): the terminal's Ctrl-C
+goes to its foreground process group, and in the lab it must interrupt only the command in progress, never a
+delay line, prober or speaker that the network needs (issue 25). The emulator stops what it started itself: an
+interrupted command its workers, teardown everything.
+"""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -16,7 +23,8 @@ def run(argv: Sequence[str], *, check: bool = True, timeout: float = DEFAULT_TIM
     """Run `argv` (no shell); raise RuntimeFailure with its stderr when `check` and it fails."""
     try:
         result = subprocess.run(list(argv), input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
-                                capture_output=True, text=True, timeout=timeout, check=False)
+                                capture_output=True, text=True, timeout=timeout, check=False,
+                                start_new_session=True)    # interrupted, subprocess.run kills it itself
     except FileNotFoundError:
         raise RuntimeFailure(f"command not found: {argv[0]}", fix="run `make install` to install what is missing") \
             from None
@@ -25,6 +33,21 @@ def run(argv: Sequence[str], *, check: bool = True, timeout: float = DEFAULT_TIM
     if check and result.returncode != 0:
         raise RuntimeFailure(f"{' '.join(argv)} failed ({result.returncode}): {result.stderr.strip()[:500]}")
     return result
+
+
+def spawn(argv: Sequence[str], **options) -> subprocess.Popen:
+    """Start `argv` (no shell) in a session of its own, out of the terminal's reach; `options` go to Popen."""
+    return subprocess.Popen(list(argv), start_new_session=True, **options)
+
+
+def exit_status(returncode: int) -> str:
+    """How a process ended, in words: `exit 1`, `killed by SIGINT`."""
+    if returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exit {returncode}"
 
 
 def finish(process: subprocess.Popen, timeout: float) -> tuple[str, str]:

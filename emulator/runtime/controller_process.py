@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from emulator.errors import EnvironmentProblem, RuntimeFailure
-from emulator.runtime.commands import run
+from emulator.runtime.commands import exit_status, run
 from emulator.runtime.network import controller_target, retarget_command
 from emulator.session import ControllerRestart
 
@@ -49,15 +49,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def _exit_status(returncode: int) -> str:
-    if returncode < 0:
-        try:
-            return f"killed by {signal.Signals(-returncode).name}"
-        except ValueError:
-            return f"killed by signal {-returncode}"
-    return f"exit {returncode}"
 
 
 class ControllerProcess:
@@ -88,7 +79,7 @@ class ControllerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not self._stopping.is_set():
             if process.poll() is not None:
-                raise RuntimeFailure(f"the controller exited at start ({_exit_status(process.returncode)}):\n"
+                raise RuntimeFailure(f"the controller exited at start ({exit_status(process.returncode)}):\n"
                                      f"{self.log_tail()}")
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.5):
@@ -125,7 +116,7 @@ class ControllerProcess:
                 return
             noticed = time.monotonic()
             died_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-            status = _exit_status(self.process.returncode)
+            status = exit_status(self.process.returncode)
             on_event(f"the controller died ({status}); restarting it")
             try:
                 self.process, self.port = self._take_over()
@@ -174,7 +165,7 @@ class ControllerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not self._stopping.is_set():
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeFailure(f"the new controller exited too ({_exit_status(self.process.returncode)}):\n"
+                raise RuntimeFailure(f"the new controller exited too ({exit_status(self.process.returncode)}):\n"
                                      f"{self.log_tail()}")
             if bridges <= self.ready_bridges(pid):
                 return

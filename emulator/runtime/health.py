@@ -14,7 +14,7 @@ from pathlib import Path
 from emulator.cloud.resources import HealthCheck
 from emulator.plan import Plan
 from emulator.routing.topology import prober_id
-from emulator.runtime.commands import in_namespace, python_module, terminate
+from emulator.runtime.commands import in_namespace, python_module, spawn, terminate
 
 
 @dataclass(frozen=True)
@@ -44,11 +44,19 @@ class Prober:
         self.directory.mkdir(parents=True, exist_ok=True)
         config_path = self.directory / f"{self.node}.config.json"
         config_path.write_text(json.dumps(self.config))
-        with open(self.directory / f"{self.node}.log", "w") as log:
-            self.process = subprocess.Popen(
+        with open(self.directory / f"{self.node}.log", "a") as log:     # a restart keeps why the last one died
+            self.process = spawn(
                 in_namespace(self.pid, python_module("emulator.runtime.health_prober", str(config_path),
                                                      str(self.state_path))),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+
+    def restart(self) -> None:
+        """After it died: a new prober carries on from the verdict the last one gave (not healthy by default,
+        which would bring a faulty line back into the routes)."""
+        reading = self.reading()
+        if reading is not None:
+            self.config = {**self.config, "healthy": reading.healthy}
+        self.start()
 
     def reading(self) -> Reading | None:
         try:

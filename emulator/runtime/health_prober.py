@@ -71,9 +71,9 @@ def echo_reply(frame: bytes, source: IPv4Address, target: IPv4Address, ident: in
 class Verdict:
     """Counts in a row and the verdict they give: pure, so that the rule is tested without a network."""
 
-    def __init__(self, threshold: int) -> None:
+    def __init__(self, threshold: int, healthy: bool = True) -> None:
         self.threshold = threshold
-        self.healthy = True
+        self.healthy = healthy      # False: a prober restarted while its line was faulty (runtime/supervision.py)
         self.lost_in_row = 0
         self.answered_in_row = 0
         self.sent = 0
@@ -108,7 +108,7 @@ def run(config: dict, state_path: Path) -> None:
     source, target = IPv4Address(config["source"]), IPv4Address(config["target"])
     interval = config["rate_ms"] / 1000
     ident = os.getpid() & 0xFFFF
-    verdict = Verdict(config["threshold"])
+    verdict = Verdict(config["threshold"], config.get("healthy", True))
     changed_at = time.time()
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_IP))
     sock.bind((config["interface"], 0))

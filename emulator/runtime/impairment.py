@@ -15,8 +15,9 @@ import json
 import math
 import signal
 import subprocess
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from emulator.errors import RuntimeFailure
 from emulator.impairment import Impairment
 from emulator.plan import DELAY_LINE_SHORT, NAME_PREFIX
 from emulator.runtime import shaping
-from emulator.runtime.commands import finish, in_namespace, python_module
+from emulator.runtime.commands import exit_status, finish, in_namespace, python_module, spawn
 
 NETEM_HANDLE = "10:"
 NETEM_MIN_LIMIT = 1000          # netem's own default, in packets
@@ -76,14 +77,27 @@ def delay_line_name(index: int) -> str:
 
 @dataclass
 class DelayLineProcess:
-    """One running delay line: its node, process and parameters file (rewritten, then SIGHUP, to change it)."""
+    """One running delay line: its node, process and parameters file (rewritten, then SIGHUP, to change it).
+
+    The parameters file always holds the line's current values, so a line that died (it runs in a session of its
+    own, out of Ctrl-C's reach, but can still be killed) is started again from it: by the run's watch
+    (runtime/supervision.py) or by the next change. A change that cannot reach a running line is an error, never a
+    silent success: the link carries nothing without its delay line.
+    """
 
     node: str
     facing_a: str        # its interface towards the link's a end
     facing_b: str
     params_path: Path
+    link: str = ""       # the link's console name (pc-AAA), for messages
     process: subprocess.Popen | None = None
     counters: dict | None = None
+    pid: int = 0         # of the node whose namespace it runs in
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def name(self) -> str:
+        return f"the delay line of {self.link or self.node}"
 
     def write(self, impairment: Impairment) -> None:
         temporary = self.params_path.with_suffix(".tmp")
@@ -91,19 +105,59 @@ class DelayLineProcess:
         temporary.replace(self.params_path)
 
     def start(self, pid: int, impairment: Impairment) -> None:
+        self.pid = pid
         self.write(impairment)
-        self.process = subprocess.Popen(
-            in_namespace(pid, python_module("emulator.runtime.delay_line", "--a", self.facing_a, "--b", self.facing_b,
-                                            "--params", str(self.params_path))),
+        with self.lock:
+            self._spawn()
+
+    def _spawn(self) -> None:
+        """Start the process on the parameters file as it is; wait for its "ready"."""
+        self.process = spawn(
+            in_namespace(self.pid, python_module("emulator.runtime.delay_line", "--a", self.facing_a, "--b",
+                                                 self.facing_b, "--params", str(self.params_path))),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
         line = _read_line(self.process, READY_TIMEOUT_S)
         if line != "ready":
             _out, err = finish(self.process, 2)
             raise RuntimeFailure(f"the delay line {self.node} did not start: {(err or line or 'no output').strip()[-300:]}")
 
+    def restart(self) -> None:
+        """Start the line again if it died, on its parameters file (its current values); nothing while it runs or
+        once teardown has stopped it."""
+        with self.lock:
+            if self.process is not None and self.process.poll() is not None:
+                finish(self.process, 1)
+                self._spawn()
+
+    def _require(self) -> None:
+        """A change relies on the line forwarding (the lock held): started again if it died, or an error saying
+        so, never a silent success."""
+        process = self.process
+        if process is None:
+            raise RuntimeFailure(f"{self.name} ({self.node}) is not running: it was stopped")
+        if process.poll() is None:
+            return
+        status = exit_status(process.returncode)
+        finish(process, 1)
+        try:
+            self._spawn()
+        except RuntimeFailure as problem:
+            raise RuntimeFailure(f"{self.name} ({self.node}) is not running ({status}) and could not be restarted: "
+                                 f"{problem.message}",
+                                 fix="the link carries nothing without it: leave the lab (exit) and start it "
+                                     "again") from None
+
+    def ensure_running(self) -> None:
+        """Before a change that relies on the line forwarding (its carrier brought up): see _require."""
+        with self.lock:
+            self._require()
+
     def change(self, impairment: Impairment) -> None:
-        self.write(impairment)
-        if self.process is not None and self.process.poll() is None:
+        """New values, live: the file rewritten, then SIGHUP (the line reads it again); a line that died is
+        started on the new values instead."""
+        with self.lock:
+            self.write(impairment)
+            self._require()
             self.process.send_signal(signal.SIGHUP)
 
     def snapshot(self, timeout: float = 3.0) -> dict | None:
@@ -124,12 +178,13 @@ class DelayLineProcess:
         return None
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        process, self.process = self.process, None
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        out, _err = finish(process, 5)
+        with self.lock:
+            if self.process is None:
+                return
+            process, self.process = self.process, None
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+            out, _err = finish(process, 5)
         try:
             self.counters = json.loads(out.strip().splitlines()[-1])
         except (ValueError, IndexError):

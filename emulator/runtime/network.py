@@ -172,7 +172,7 @@ class EmulatedNetwork:
             line = delay_line_name(len(self.delay_lines) + 1)
             net.addHost(line, ip=None)
             self.delay_lines[index] = DelayLineProcess(line, f"{line}-eth1", f"{line}-eth2",
-                                                       self._state_dir() / f"{line}.json")
+                                                       self._state_dir() / f"{line}.json", link=link.cloud_id)
             net.addLink(a.name, line, port1=ia.port_no, port2=1, intfName1=ia.name, intfName2=f"{line}-eth1",
                         addr1=ia.mac, cls=link_cls)
             net.addLink(line, b.name, port1=2, port2=ib.port_no, intfName1=f"{line}-eth2", intfName2=ib.name,
@@ -289,8 +289,10 @@ class EmulatedNetwork:
     def set_carrier(self, link: PlanLink, up: bool) -> None:
         """The provider's end of the link goes down or up: the customer's device sees its carrier go."""
         state = "up" if up else "down"
-        self._local(self.plan.node(link.b_node), ["ip", "link", "set", "dev", link.b_intf, state])
         line = self.delay_lines.get(self.plan.links.index(link))
+        if line is not None:     # the line must forward: one that died is started again, or this fails
+            line.ensure_running()
+        self._local(self.plan.node(link.b_node), ["ip", "link", "set", "dev", link.b_intf, state])
         if line is not None:     # the delay line passes the carrier on, as the fibre would
             self.run_in(line.node, ["ip", "link", "set", "dev", line.facing_a, state])
 

@@ -1,0 +1,61 @@
+"""The terminal a person types into, for end-to-end tests of the lab: a tmux session, its keys and its screen."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+import uuid
+
+from emulator.runtime import cleanup
+
+
+class Screen:
+    """A tmux session running one command: type lines, read what the terminal shows."""
+
+    def __init__(self, command: str, cwd: str) -> None:
+        self.name = f"lab-{uuid.uuid4().hex[:8]}"
+        self.seen = 0
+        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", "200", "-y", "50", "-c", cwd, command],
+                       check=True)
+
+    def type(self, line: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, line, "Enter"], check=True)
+
+    def press(self, key: str) -> None:
+        """One key as tmux names it: `C-c` is Ctrl-C, which the terminal turns into SIGINT for its foreground
+        process group, as it does for a person."""
+        subprocess.run(["tmux", "send-keys", "-t", self.name, key], check=True)
+
+    def text(self) -> str:
+        return subprocess.run(["tmux", "capture-pane", "-t", self.name, "-p", "-J", "-S", "-5000"], capture_output=True,
+                              text=True).stdout
+
+    def wait_for(self, pattern: str, seconds: float) -> re.Match:
+        """The first match of `pattern` in what appeared since the last match (so a later state is not read off
+        earlier lines)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            found = re.compile(pattern).search(self.text(), self.seen)
+            if found:
+                self.seen = found.end()
+                return found
+            time.sleep(0.5)
+        raise AssertionError(f"{pattern!r} did not appear within {seconds} s; the screen:\n{self.text()[-3000:]}")
+
+    def alive(self) -> bool:
+        return subprocess.run(["tmux", "has-session", "-t", self.name], capture_output=True).returncode == 0
+
+    def close(self) -> None:
+        """Kill the session (the lab gets SIGHUP and tears down) and wait until nothing is left behind."""
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+        deadline = time.monotonic() + 60
+        while not cleanup.leftovers().empty() and time.monotonic() < deadline:
+            time.sleep(0.5)
+
+    def wait_closed(self, seconds: float) -> None:
+        """Until the command has ended (after `exit`) and tmux closed its session."""
+        deadline = time.monotonic() + seconds
+        while self.alive() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not self.alive(), self.text()[-2000:]

@@ -7,12 +7,14 @@ the new cookie and loses the flows still carrying the old one: no restart,
 and unchanged flows are simply rewritten. Packet-ins are answered by
 slow_path.py. Nothing here decides anything about routing.
 
-ECMP entries use select groups whose IDs carry the generation too: the new
-generation's groups are added before its flows, the old ones deleted after
-the old flows. A restarted controller takes over without deleting anything: it
-rewrites the current generation's flows (same cookie, so transit traffic never
-misses a flow; adding a group that exists already is refused harmlessly). After each bridge's barrier reply it rewrites the status file, from
-which the runtime learns when the slow path (ARP, ICMP) is back.
+An ECMP entry's flow names its set of next hops in register 1 and lets OVS's
+multipath action write the chosen next hop into register 0; the register
+value carries the generation, so a new generation's ECMP flows never reach
+an old one's next hops while both are installed. A restarted controller
+takes over without deleting anything: it rewrites the current generation's
+flows (same cookie, so transit traffic never misses a flow). After each
+bridge's barrier reply it rewrites the status file, from which the runtime
+learns when the slow path (ARP, ICMP) is back.
 """
 
 from __future__ import annotations
@@ -26,16 +28,20 @@ from os_ken.base import app_manager
 from os_ken.controller import ofp_event
 from os_ken.controller.handler import CONFIG_DISPATCHER, DEAD_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
 from os_ken.lib import hub
-from os_ken.ofproto import ofproto_v1_3
+from os_ken.ofproto import nicira_ext, ofproto_v1_3
 
 from controllers import slow_path
-from controllers.flows import Flow, Group, flows_for, groups_for
+from controllers.flows import Flow, flows_for
 from emulator.plan import Plan, PlanNode
 
 LOG = logging.getLogger("cloud_router")
 PLAN_POLL_S = 0.05
 ALL_COOKIE_BITS = 0xFFFFFFFFFFFFFFFF
-GROUPS_PER_GENERATION = 1024     # group ID = generation * this + the group's index: generations never share one
+SETS_PER_GENERATION = 1024       # register 1 = generation * this + the ECMP set's index: generations never share one
+ECMP_SET_REGISTER, ECMP_LINK_REGISTER = "reg1", "reg0"
+# multipath(symmetric_l3l4+udp, 0, hash_threshold, n, 0, reg0[0..15]): addresses, protocol and TCP/UDP ports, the
+# same both ways; hash-threshold (RFC 2992) as routers do it.
+MULTIPATH_FIELDS = 3    # NX_HASH_FIELDS_SYMMETRIC_L3L4_UDP (Open vSwitch, nicira-ext.h); os-ken names only 0 and 1
 
 
 class CloudRouterApp(app_manager.OSKenApp):
@@ -49,7 +55,6 @@ class CloudRouterApp(app_manager.OSKenApp):
         self.generation = 0
         self.nodes: dict[int, PlanNode] = {}
         self.ready: set[int] = set()     # bridges whose current flows are confirmed by a barrier reply
-        self.group_counts: dict[int, int] = {}   # bridge -> how many groups its current generation has
         self._plan_stamp = None
         self._load_plan()
         self.watcher = hub.spawn(self._watch_plan)
@@ -84,17 +89,11 @@ class CloudRouterApp(app_manager.OSKenApp):
         if node is None:
             LOG.warning("datapath %016x is not in the plan; leaving it alone", datapath.id)
             return
-        groups = groups_for(node)
-        for group in groups:
-            datapath.send_msg(to_group_mod(datapath, group, self.generation))
         flows = flows_for(node)
         for flow in flows:
             datapath.send_msg(to_flow_mod(datapath, flow, self.generation))
         if previous is not None:
             datapath.send_msg(delete_generation(datapath, previous))
-            for index in range(self.group_counts.get(datapath.id, 0)):
-                datapath.send_msg(delete_group(datapath, group_id(previous, index)))
-        self.group_counts[datapath.id] = len(groups)
         datapath.send_msg(datapath.ofproto_parser.OFPBarrierRequest(datapath))
         LOG.info("%s (%s, %s): generation %d, %d flows", node.name, node.role, node.id, self.generation, len(flows))
 
@@ -147,29 +146,21 @@ class CloudRouterApp(app_manager.OSKenApp):
             datapath.send_msg(to_packet_out(datapath, reply))
 
 
-def group_id(generation: int, index: int) -> int:
-    return (generation % 4_000_000) * GROUPS_PER_GENERATION + index
-
-
-def to_group_mod(datapath, group: Group, generation: int):
-    parser, ofproto = datapath.ofproto_parser, datapath.ofproto
-    buckets = [parser.OFPBucket(weight=1, watch_port=ofproto.OFPP_ANY, watch_group=ofproto.OFPG_ANY,
-                                actions=to_actions(parser, ofproto, bucket, generation)) for bucket in group.buckets]
-    return parser.OFPGroupMod(datapath, ofproto.OFPGC_ADD, ofproto.OFPGT_SELECT, group_id(generation, group.index),
-                              buckets)
-
-
-def delete_group(datapath, gid: int):
-    parser, ofproto = datapath.ofproto_parser, datapath.ofproto
-    return parser.OFPGroupMod(datapath, ofproto.OFPGC_DELETE, ofproto.OFPGT_SELECT, gid, [])
+def ecmp_tag(generation: int, index: int) -> int:
+    """Register 1's value for an ECMP set of a generation (fits 32 bits)."""
+    return (generation % 4_000_000) * SETS_PER_GENERATION + index
 
 
 def to_actions(parser, ofproto, actions, generation: int = 0):
     built = []
     for action in actions:
         kind = action[0]
-        if kind == "group":
-            built.append(parser.OFPActionGroup(group_id(generation, action[1])))
+        if kind == "multipath":
+            _kind, index, links = action
+            built.append(parser.OFPActionSetField(**{ECMP_SET_REGISTER: ecmp_tag(generation, index)}))
+            built.append(parser.NXActionMultipath(
+                fields=MULTIPATH_FIELDS, basis=0, algorithm=nicira_ext.NX_MP_ALG_HASH_THRESHOLD,
+                max_link=links - 1, arg=0, ofs_nbits=nicira_ext.ofs_nbits(0, 15), dst=ECMP_LINK_REGISTER))
         elif kind == "output":
             built.append(parser.OFPActionOutput(action[1]))
         elif kind == "controller":
@@ -196,9 +187,18 @@ def to_flow_mod(datapath, flow: Flow, cookie: int):
     if flow.goto is not None:
         instructions.append(parser.OFPInstructionGotoTable(flow.goto))
     # Ordered so that prerequisites come first: os-ken puts Nicira fields (nw_ttl) before eth_type otherwise.
-    match = parser.OFPMatch(_ordered_fields=flow.ordered_match())
+    match = parser.OFPMatch(_ordered_fields=[_register(name, value, cookie) for name, value in flow.ordered_match()])
     return parser.OFPFlowMod(datapath=datapath, cookie=cookie, table_id=flow.table, priority=flow.priority,
                              match=match, instructions=instructions)
+
+
+def _register(name: str, value, generation: int) -> tuple:
+    """flows.py's ECMP match fields -> the registers the multipath action fills."""
+    if name == "ecmp_set":
+        return ECMP_SET_REGISTER, ecmp_tag(generation, value)
+    if name == "ecmp_link":
+        return ECMP_LINK_REGISTER, value
+    return name, value
 
 
 def delete_generation(datapath, cookie: int):

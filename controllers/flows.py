@@ -13,8 +13,10 @@ Router pipeline
            hands to its speaker's port; TTL <= 1 goes to the controller
            (ICMP time exceeded); then one flow per forwarding entry:
            decrement TTL, rewrite MACs, tag if the out port is tagged, output;
-           an ECMP entry's flow decrements TTL and hands the packet to a select
-           group with one such bucket per next hop.
+           an ECMP entry's flow decrements TTL, names its set of next hops in
+           a register and lets OVS's multipath action pick one by a symmetric
+           hash of the 5-tuple (TCP and UDP ports too) into another.
+  table 100  ECMP: one flow per set and next hop, the next hop's actions.
 Access point
   table 0  customer port -> push the VBR's VLAN -> trunk; trunk with that VLAN
            -> pop -> customer port.
@@ -39,6 +41,7 @@ ARP_REQUEST = 1
 
 CLASSIFY_TABLE = 0
 ROUTE_TABLE = 1
+ECMP_TABLE = 100             # after every route table (ROUTE_TABLE + 1 + one per transit group): goto goes forward
 
 PRIO_CLASSIFY = 100
 PRIO_ARP_FOR_ROUTER = 3000
@@ -52,17 +55,21 @@ ROUTE_BASE = 1000
 
 Action = tuple[Any, ...]
 MATCH_FIELD_ORDER = ("in_port", "eth_type", "vlan_vid", "arp_op", "arp_tpa", "ip_proto", "ipv4_dst", "udp_dst",
-                     "nw_ttl")
+                     "nw_ttl", "ecmp_set", "ecmp_link")
 IP_PROTO_TCP = 6
 IP_PROTO_UDP = 17
 BFD_PORT = 3784              # RFC 5881: single-hop BFD control packets
 
 
 @dataclass(frozen=True)
-class Group:
-    """An OpenFlow select group: one bucket of actions per ECMP next hop. OVS picks a bucket by a symmetric hash of
-    the 5-tuple (dp_hash), so each flow stays on one next hop. `index` is unique in its node; the controller turns
-    it into a group ID of the plan's generation."""
+class EcmpSet:
+    """The next hops of an ECMP entry: one list of actions (a bucket) per next hop.
+
+    Not an OpenFlow select group: OVS's kernel datapath picks a select group's bucket by the packet's skb hash,
+    which for a local TCP socket is random per connection, so one 5-tuple could change lines between two sockets
+    (seen on Debian's stock kernel). OVS's `multipath` action hashes the 5-tuple itself, the same way on every
+    datapath, as the provider's routers do. `index` is unique in its node; the controller tags it with the plan's
+    generation (the register value the flows match), so two generations never share a set."""
 
     index: int
     buckets: tuple[tuple[Action, ...], ...]
@@ -130,6 +137,9 @@ def router_flows(node: PlanNode) -> list[Flow]:
     flows.append(Flow(CLASSIFY_TABLE, PRIO_CLASSIFY, _match(in_port=OFPP_CONTROLLER), goto=ROUTE_TABLE))
     for group, table in tables.items():
         flows += _route_table(node, table, group)
+    for ecmp in ecmp_sets_for(node):
+        for link, bucket in enumerate(ecmp.buckets):
+            flows.append(Flow(ECMP_TABLE, PRIO_CLASSIFY, _match(ecmp_set=ecmp.index, ecmp_link=link), bucket))
     return flows
 
 
@@ -166,7 +176,7 @@ def _route_table(node: PlanNode, table: int, group: str) -> list[Flow]:
             flows.append(Flow(table, PRIO_NO_TRANSIT, _match(in_port=intf.port_no, eth_type=ETH_TYPE_IP), ()))
 
     by_port = {intf.port_no: intf for intf in node.interfaces}
-    groups = {tuple(g.buckets): g.index for g in groups_for(node)}
+    sets = {ecmp.buckets: ecmp.index for ecmp in ecmp_sets_for(node)}
     for entry in node.forwarding:
         prefix = IPv4Network(entry.prefix)
         match = _match(eth_type=ETH_TYPE_IP, ipv4_dst=(str(prefix.network_address), str(prefix.netmask)))
@@ -180,7 +190,8 @@ def _route_table(node: PlanNode, table: int, group: str) -> list[Flow]:
         elif len(buckets) == 1:
             flows.append(Flow(table, priority, match, (("dec_ttl",), *buckets[0])))
         else:
-            flows.append(Flow(table, priority, match, (("dec_ttl",), ("group", groups[buckets]))))
+            flows.append(Flow(table, priority, match, (("dec_ttl",), ("multipath", sets[buckets], len(buckets))),
+                              goto=ECMP_TABLE))
     return flows
 
 
@@ -212,9 +223,9 @@ def _next_hop_actions(out, mac: str) -> tuple[Action, ...]:
     return tuple(actions)
 
 
-def groups_for(node: PlanNode) -> list[Group]:
-    """The select groups a router's ECMP entries need: one per distinct set of buckets, in every routing table
-    (an entry's next hops of the ingress port's own transit group are left out of that table's group)."""
+def ecmp_sets_for(node: PlanNode) -> list[EcmpSet]:
+    """The sets a router's ECMP entries need: one per distinct list of buckets, in every routing table (an entry's
+    next hops of the ingress port's own transit group are left out of that table's set)."""
     if node.kind is not NodeKind.CLOUD_ROUTER:
         return []
     by_port = {intf.port_no: intf for intf in node.interfaces}
@@ -225,7 +236,7 @@ def groups_for(node: PlanNode) -> list[Group]:
                             if port in by_port and not (ingress and by_port[port].transit_group == ingress))
             if len(buckets) > 1 and buckets not in found:
                 found[buckets] = len(found)
-    return [Group(index, buckets) for buckets, index in found.items()]
+    return [EcmpSet(index, buckets) for buckets, index in found.items()]
 
 
 def lookup(flows: list[Flow], table: int, packet: dict[str, Any]) -> Flow | None:

@@ -252,7 +252,7 @@ def _timeline(events: list[Event], pairs: list[Failover], duration: float, sniff
             threads.append(threading.Thread(target=transfer, daemon=True))
     time.sleep(0.5)     # the echo servers bind, tcpdump listens
     clients = [spawn(p.src, python_module("emulator.checks.failover_probe", "client", address(p.dst),
-                                          str(PROBE_PORT + i), str(p.interval_ms), str(duration)))
+                                          str(PROBE_PORT + i), str(p.interval_ms), str(duration), str(PROBE_PORT + i)))
                for i, p in enumerate(pairs)]
     for thread in threads:
         thread.start()

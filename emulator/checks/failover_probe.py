@@ -3,8 +3,9 @@
 `python -m emulator.checks.failover_probe server PORT SECONDS [INTERVAL_MS]` echoes every datagram back for
 SECONDS and, given INTERVAL_MS, sends a numbered stream of its own to the first client; then prints JSON: the
 client's sequence numbers that arrived, and its own stream's send times (each direction measured on its own).
-`python -m emulator.checks.failover_probe client IP PORT INTERVAL_MS SECONDS` sends a numbered datagram every
-INTERVAL_MS for SECONDS and prints JSON: when it started (wall clock), each probe's send time (seconds after the
+`python -m emulator.checks.failover_probe client IP PORT INTERVAL_MS SECONDS [SOURCE_PORT]` sends a numbered
+datagram every INTERVAL_MS for SECONDS (from SOURCE_PORT: a fixed 5-tuple, so an ECMP route's hash puts it on the
+same line every run) and prints JSON: when it started (wall clock), each probe's send time (seconds after the
 start), its round-trip time in ms (null: no echo came back), and the server stream's sequence numbers that
 arrived.
 `python -m emulator.checks.failover_probe live IP PORT INTERVAL_MS` does the same until SIGTERM, printing a JSON
@@ -69,8 +70,9 @@ def serve(port: int, seconds: float, interval_ms: float = 0) -> dict:
     return {"arrived": arrived, "stream_started": started_wall, "stream_sent_at": sent_at}
 
 
-def probe(ip: str, port: int, interval_ms: float, seconds: float) -> dict:
+def probe(ip: str, port: int, interval_ms: float, seconds: float, source_port: int = 0) -> dict:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("0.0.0.0", source_port))
     sock.connect((ip, port))
     interval = interval_ms / 1000
     count = int(seconds / interval)
@@ -175,7 +177,8 @@ def main(argv: list[str]) -> int:
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         live(argv[1], int(argv[2]), float(argv[3]))
         return 0
-    json.dump(probe(argv[1], int(argv[2]), float(argv[3]), float(argv[4])), sys.stdout)
+    json.dump(probe(argv[1], int(argv[2]), float(argv[3]), float(argv[4]), int(argv[5]) if len(argv) > 5 else 0),
+              sys.stdout)
     return 0
 
 

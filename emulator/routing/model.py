@@ -92,7 +92,7 @@ class Route:
     next_hop_rank: int = 0             # a JD border gateway compares the next hop's type before the route's:
                                        # VPC attachment 100, private virtual interface 120 (0 elsewhere)
     ecmp: bool = False                 # one next hop of an ECMP route entry: the plan spreads flows over those
-                                       # of its usable next hops (an OpenFlow select group)
+                                       # of its usable next hops (OVS's multipath action)
     standby: bool = False              # the standby next hop of an active/standby entry (weight 0): used only
                                        # while the active one is not usable
 

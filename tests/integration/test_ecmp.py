@@ -1,7 +1,7 @@
 """ECMP over two leased lines on a real network: flows spread over both, each flow on one line (port counters).
 
-The flows are TCP: Open vSwitch's select-group hash (sym_l4) takes TCP and SCTP ports but not UDP's, so UDP
-flows between two hosts share one next hop (docs/scenario-reference.md says so).
+TCP and UDP both: the VRouter's multipath action hashes addresses, protocol and ports (symmetric_l3l4+udp), so
+flows between the same two hosts spread by their ports, and one 5-tuple keeps its line from socket to socket.
 """
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ from emulator.runtime import cleanup
 from emulator.runtime.commands import run
 
 FLOWS = 16              # source ports 40000..40015: a fixed set, so the hash gives the same spread every run
-DATAGRAMS = 5           # connection attempts per flow: each a SYN of the same 5-tuple (the server answers RST)
+DATAGRAMS = 5           # per flow, each from a new socket: a SYN (the server answers RST) or a datagram to port 9
 SEND = ("import socket,sys\n"
+        "kind={'tcp':socket.SOCK_STREAM,'udp':socket.SOCK_DGRAM}[sys.argv[3]]\n"
         "for _ in range(int(sys.argv[2])):\n"
-        "    s=socket.socket(socket.AF_INET,socket.SOCK_STREAM)\n"
+        "    s=socket.socket(socket.AF_INET,kind)\n"
         "    s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
         "    s.bind(('0.0.0.0',int(sys.argv[1])))\n"
         "    s.settimeout(2)\n"
-        "    try: s.connect(('172.16.1.10',9))\n"
+        "    try: s.connect(('172.16.1.10',9)); s.send(b'x') if kind==socket.SOCK_DGRAM else None\n"
         "    except OSError: pass\n"
         "    s.close()\n")
 
@@ -50,14 +51,15 @@ def _tx_packets(prepared, port_name: str) -> int:
     return int(re.search(r"tx pkts=(\d+)", out).group(1))
 
 
-def test_flows_spread_over_both_lines_and_each_stays_on_one(ecmp_live):
+@pytest.mark.parametrize("protocol", ["tcp", "udp"])
+def test_flows_spread_over_both_lines_and_each_stays_on_one(ecmp_live, protocol):
     prepared, live = ecmp_live
     instance = prepared.plan.node("i-vpca-1").name
     lines = ("ri-line1-vpc", "ri-line2-vpc")
     chosen = {}
     for source_port in range(40000, 40000 + FLOWS):
         before = [_tx_packets(prepared, line) for line in lines]
-        live.network.run_in(instance, [sys.executable, "-c", SEND, str(source_port), str(DATAGRAMS)])
+        live.network.run_in(instance, [sys.executable, "-c", SEND, str(source_port), str(DATAGRAMS), protocol])
         delta = [_tx_packets(prepared, line) - was for line, was in zip(lines, before, strict=True)]
         carried = [line for line, count in zip(lines, delta, strict=True) if count >= DATAGRAMS]
         assert len(carried) == 1 and min(delta) < DATAGRAMS, (source_port, delta)
@@ -66,14 +68,16 @@ def test_flows_spread_over_both_lines_and_each_stays_on_one(ecmp_live):
     # The same flow again takes the same line.
     again = 40000
     before = [_tx_packets(prepared, line) for line in lines]
-    live.network.run_in(instance, [sys.executable, "-c", SEND, str(again), str(DATAGRAMS)])
+    live.network.run_in(instance, [sys.executable, "-c", SEND, str(again), str(DATAGRAMS), protocol])
     delta = dict(zip(lines, [_tx_packets(prepared, line) - was for line, was in zip(lines, before, strict=True)],
                      strict=True))
     assert delta[chosen[again]] >= DATAGRAMS
 
 
-def test_the_select_group_is_installed_with_a_bucket_per_line(ecmp_live):
+def test_the_multipath_flow_and_one_next_hop_flow_per_line_are_installed(ecmp_live):
     prepared, _live = ecmp_live
     node = prepared.plan.node("vrt-12345678")
-    groups = run(["ovs-ofctl", "-O", "OpenFlow13", "dump-groups", node.name]).stdout
-    assert "type=select" in groups and groups.count("bucket=") == 2, groups
+    flows = run(["ovs-ofctl", "-O", "OpenFlow13", "dump-flows", node.name]).stdout
+    assert "multipath(symmetric_l3l4+udp,0,hash_threshold,2,0,NXM_NX_REG0[0..15])" in flows, flows
+    links = sorted(re.search(r"reg0=(\w+)", line).group(1) for line in flows.splitlines() if "table=100" in line)
+    assert links == ["0", "0x1"], flows

@@ -1,4 +1,4 @@
-"""ECMP route entries (CreateRouteEntry's NextHopList): the provider's rules, the plan's entry, the select group."""
+"""ECMP route entries (CreateRouteEntry's NextHopList): the provider's rules, the plan's entry, the multipath flows."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from ipaddress import IPv4Address, IPv4Network
 import pytest
 import yaml
 
-from controllers.flows import Group, flows_for, groups_for, route_tables
+from controllers.flows import ECMP_TABLE, EcmpSet, ecmp_sets_for, flows_for, route_tables
 from emulator import scenario
 from emulator.errors import CloudError
 from emulator.plan import Plan, make_plan
@@ -52,20 +52,23 @@ def test_the_entry_becomes_one_route_per_next_hop_and_the_plan_one_ecmp_entry():
     assert evaluate(network, "i-vpca-1", "idc-server-1").reachable
 
 
-def test_the_flow_hands_packets_to_a_select_group_with_a_bucket_per_line():
+def test_the_flow_hashes_the_packet_onto_one_next_hop_flow_per_line():
     node, _forwarding = _vrouter_entry(make_plan(build_network(scenario.load("redundant_leased_lines").cloud), "e", 1))
-    [group] = groups_for(node)
-    assert isinstance(group, Group) and len(group.buckets) == 2
-    outputs = {bucket[-1] for bucket in group.buckets}
-    assert outputs == {("output", node.interface("ri-line1-vpc").port_no),
-                       ("output", node.interface("ri-line2-vpc").port_no)}
-    # From the instance's port: TTL first, then the group. From a router interface (the same transit group as
-    # both next hops) the entry drops: Express Connect is not transitive.
-    routed = [f for f in flows_for(node) if dict(f.match).get("ipv4_dst") == (str(IDC.network_address),
-                                                                              str(IDC.netmask))]
-    by_table = {f.table: f.actions for f in routed}
-    assert by_table[route_tables(node)[""]] == (("dec_ttl",), ("group", group.index))
-    assert by_table[route_tables(node)["router_interface"]] == ()
+    [ecmp] = ecmp_sets_for(node)
+    assert isinstance(ecmp, EcmpSet) and len(ecmp.buckets) == 2
+    flows = flows_for(node)
+    # From the instance's port: TTL first, then the hash over the set's 2 next hops, then the ECMP table. From a
+    # router interface (the same transit group as both next hops) the entry drops: Express Connect is not
+    # transitive.
+    routed = [f for f in flows if dict(f.match).get("ipv4_dst") == (str(IDC.network_address), str(IDC.netmask))]
+    by_table = {f.table: f for f in routed}
+    assert by_table[route_tables(node)[""]].actions == (("dec_ttl",), ("multipath", ecmp.index, 2))
+    assert by_table[route_tables(node)[""]].goto == ECMP_TABLE
+    assert by_table[route_tables(node)["router_interface"]].actions == ()
+    next_hops = {f.match_dict()["ecmp_link"]: f.actions[-1] for f in flows
+                 if f.table == ECMP_TABLE and f.match_dict()["ecmp_set"] == ecmp.index}
+    assert next_hops == {0: ("output", node.interface("ri-line1-vpc").port_no),
+                         1: ("output", node.interface("ri-line2-vpc").port_no)}
 
 
 def test_the_plan_survives_its_json_round_trip():
@@ -80,7 +83,7 @@ def test_a_next_hop_whose_interface_is_down_leaves_the_group(write_scenario, dat
     network = build_network(_load(write_scenario, data).cloud)
     node, forwarding = _vrouter_entry(make_plan(network, "e", 1))
     assert forwarding.ecmp == () and forwarding.port_no == node.interface("ri-line1-vpc").port_no
-    assert groups_for(node) == []
+    assert ecmp_sets_for(node) == [] and not [f for f in flows_for(node) if f.table == ECMP_TABLE]
     hop = network.nodes["vrt-12345678"].best_route(IPv4Address("172.16.1.10"))
     assert hop.port == "ri-line1-vpc"
 

@@ -78,7 +78,7 @@ def test_the_bgp_and_the_standby_scenarios_pass(guest, scenario):
 
 # The integration tests whose code paths differ by kernel: netem instead of the delay line (delay, jitter, loss,
 # TCP through a delayed line; the lab's live `line set`), the 802.1Q tag on the wire with the kernel datapath,
-# OpenFlow select groups (ECMP) in the kernel datapath, and teardown of kernel-datapath bridges.
+# ECMP's multipath hash in the kernel datapath, and teardown of kernel-datapath bridges.
 KERNEL_DEPENDENT_TESTS = ["tests/integration/test_impairment.py", "tests/integration/test_capture.py",
                           "tests/integration/test_lab.py", "tests/integration/test_ecmp.py",
                           "tests/integration/test_teardown.py"]
@@ -91,11 +91,7 @@ NOT_UNDER_TCG = {   # timing promises an emulated CPU cannot keep; they run wher
     "tests/integration/test_lab.py::test_line_set_changes_the_delay_pings_see_within_a_second":
         "2.3 s under TCG; the test holds the lab to 1 s",
 }
-KNOWN_STOCK_KERNEL_DIFFERENCES = {   # found by the lane, not fixed yet: said in the docs and the issue
-    "tests/integration/test_ecmp.py::test_flows_spread_over_both_lines_and_each_stays_on_one":
-        "the kernel datapath's select-group hash is the socket's random skb hash, not the 5-tuple: 5 SYNs of "
-        "one 5-tuple from 5 sockets took both lines (2 and 3)",
-}
+KNOWN_STOCK_KERNEL_DIFFERENCES: dict[str, str] = {}   # found by the lane, not fixed yet: said in the docs
 
 
 def left_out(accel: str) -> dict[str, str]:

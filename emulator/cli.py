@@ -132,6 +132,8 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
 
     loaded = scenario_module.load(args.scenario, until_step=args.until_step)
     prepared = session.prepare(loaded)
+    if args.verb in ("validate", "run"):
+        session.require_measurable_checks(prepared)
     if args.verb == "validate":
         operations = sum(1 for line in loaded.steps if not line.startswith("Step "))
         console.print(f"{loaded.path}: valid ({operations} operations accepted in {loaded.steps_applied} of "

@@ -7,6 +7,7 @@ names the step it belongs to.
 
 from __future__ import annotations
 
+import copy
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from emulator.cloud.resources import Bfd, NextHopType, Role, RouterType
 from emulator.errors import CloudError, ScenarioError
 from emulator.impairment import Impairment
 from emulator.yaml_source import SourceMap, load_yaml
+from emulator.yaml_source import dotted as _dotted
 
 SUBNET_KEYS = ("vswitches", "subnets")   # a VPC's subnets, in each provider's word (Provider.SUBNETS_KEY)
 
@@ -122,22 +124,22 @@ def _first_error(exc: ValidationError, source: SourceMap) -> ScenarioError:
     if first["type"] == "missing":
         return ScenarioError(f"{dotted} is required but missing{extra}", where=source.where(loc[:-1]),
                              fix=f"add '{loc[-1]}:' there")
-    if first["type"] in ("int_type", "bool_type"):    # strict: the console takes a number or a switch
-        wanted = "a whole number such as 1000" if first["type"] == "int_type" else "true or false"
+    if first["type"] in ("int_type", "float_type", "bool_type"):    # strict: the console takes a number or a switch
+        wanted = {"int_type": "a whole number such as 1000", "float_type": "a number such as 20",
+                  "bool_type": "true or false"}[first["type"]]
         given = first["input"]
         shown = "true" if given is True else "false" if given is False else repr(given)[:40]
         return ScenarioError(f"{dotted}: {shown} is not {wanted}{extra}", where=source.where(loc),
                              fix=f"write {wanted}, unquoted")
+    if first["type"] == "too_long":
+        context = first.get("ctx", {})
+        return ScenarioError(f"{dotted}: {context.get('actual_length', 'too many')} items, more than the "
+                             f"{context.get('max_length')} the emulator takes in one list{extra}",
+                             where=source.where(loc), fix="split the list over several steps where it is a step's "
+                             "section; 'Sizes of one file' in docs/scenario-reference.md gives each list's cap and why")
     message = str(first["msg"]).removeprefix("Value error, ")
     return ScenarioError(f"{dotted}: {message}{extra}", where=source.where(loc),
                          fix="see docs/scenario-reference.md for this field's format")
-
-
-def _dotted(loc: tuple[Any, ...]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
 
 
 def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
@@ -173,7 +175,7 @@ CODE_FIELDS: dict[str, tuple[str, ...]] = {
     "InvalidCidrBlock.Malformed": ("cidr",),
     "InvalidCidrBlock.NotInVpc": ("cidr",),
     "InvalidCidrBlock.NotInIdc": ("cidr",),
-    "InvalidCidrBlock.Reserved": ("cidr",),
+    "InvalidCidrBlock.Reserved": ("cidr", "networks"),
     "InvalidDestinationCidrBlock.Reserved": ("destination_cidr", "destination"),
     "InvalidIpAddress.Conflict": ("peer_gateway_ip",),
     "InvalidCidrBlock.Overlapped": ("cidr", "destination_cidr"),
@@ -227,8 +229,16 @@ CODE_FIELDS: dict[str, tuple[str, ...]] = {
     "InvalidPeerIpAddress": ("peer_ip_address",),
     "InvalidPeerIpAddress.Duplicated": ("peer_ip_address",),
     "InvalidDstCidrBlock.Duplicate": ("dst_cidr_block",),
+    "InvalidDstCidrBlock.Reserved": ("dst_cidr_block",),
     "InvalidNeighbor.Unreachable": ("neighbors",),
     "InvalidNeighbor.Duplicated": ("neighbors",),
+    "InvalidParameter.Bfd": ("neighbors",),
+    "InvalidParameter.MinRxInterval": ("min_rx_interval",),
+    "InvalidParameter.MinTxInterval": ("min_tx_interval",),
+    "InvalidParameter.DetectMultiplier": ("detect_multiplier",),
+    "InvalidParameter.HcRate": ("hc_rate",),
+    "InvalidParameter.HcThreshold": ("hc_threshold",),
+    "InvalidParameter.Weight": ("next_hop_list",),
 }
 
 
@@ -545,11 +555,35 @@ def _check_hosts(hosts: list[str], src: str, dst: str, source: SourceMap, loc: t
 
 
 MIN_EVENT_GAP_S = 2.0    # the failover check reads which line carried traffic in the second before each event
+# Each event's operation on the control plane, as the lab's commands call them (runner.apply_event uses lab.py).
+EVENT_OPERATIONS: dict[str, Callable[[ControlPlane, str], object]] = {
+    "line_down": lambda cloud, pc: cloud.set_physical_connection_state(pc_id=pc, up=False),
+    "line_up": lambda cloud, pc: cloud.set_physical_connection_state(pc_id=pc, up=True),
+    "line_fail": lambda cloud, pc: cloud.set_physical_connection_failure(pc_id=pc, failed=True),
+    "line_restore": lambda cloud, pc: cloud.set_physical_connection_failure(pc_id=pc, failed=False),
+    "deactivate": lambda cloud, ri: cloud.deactivate_router_interface(ri_id=ri),
+    "activate": lambda cloud, ri: cloud.activate_router_interface(ri_id=ri),
+}
+
+
+def _replay_events(model: schema.ScenarioFile, cloud: ControlPlane, source: SourceMap) -> None:
+    """The timeline applied to a copy of the control plane, in order: an event the provider would refuse (a line
+    restored that never failed, line_down twice, an Active interface activated) is refused now, at its line,
+    instead of minutes into the run as that event's result."""
+    replay = copy.deepcopy(cloud)
+    for i, event in enumerate(model.events):
+        try:
+            EVENT_OPERATIONS[event.action](replay, event.id)
+        except CloudError as refused:
+            raise CloudError(refused.code, f"events[{i}] ({event.action} {event.id} at {event.at_s:g} s): "
+                             + refused.message.removeprefix(f"{refused.code}: "),
+                             fix="the events are applied in order, each to what the ones before it left: remove "
+                             "this one, or put the event it needs before it", where=source.where(("events", i))) from None
 
 
 def _check_events(model: schema.ScenarioFile, cloud: ControlPlane, source: SourceMap) -> None:
     """Events name existing lines or router interfaces, in time order, at least MIN_EVENT_GAP_S apart."""
-    previous = 0.0
+    previous: float | None = None
     for i, event in enumerate(model.events):
         loc = ("events", i)
         known = cloud.physical_connections if event.action.startswith("line_") else cloud.router_interfaces
@@ -557,11 +591,13 @@ def _check_events(model: schema.ScenarioFile, cloud: ControlPlane, source: Sourc
             what = "physical connection" if event.action.startswith("line_") else "router interface"
             raise ScenarioError(f"events[{i}]: {event.action} names {event.id}, which is no {what}",
                                 where=source.where(loc + ("id",)), fix=f"name one of: {', '.join(known) or 'none'}")
-        if event.at_s < previous + MIN_EVENT_GAP_S:
-            raise ScenarioError(f"events[{i}]: at {event.at_s:g} s, less than {MIN_EVENT_GAP_S:g} s after the "
-                                f"event before it ({previous:g} s)", where=source.where(loc + ("at_s",)),
-                                fix="list the events in time order, at least 2 s apart")
+        if previous is not None and event.at_s < previous + MIN_EVENT_GAP_S:
+            raise ScenarioError(f"events[{i}]: at {event.at_s:g} s, less than {MIN_EVENT_GAP_S:g} s after "
+                                f"events[{i - 1}] ({previous:g} s): the failover check reads which line carried "
+                                "the probe in the second before each event", where=source.where(loc + ("at_s",)),
+                                fix=f"list the events in time order, at least {MIN_EVENT_GAP_S:g} s apart")
         previous = event.at_s
+    _replay_events(model, cloud, source)
     if model.events and not model.checks.failover:
         raise ScenarioError("events happen but nothing measures them", where=source.where(("events",)),
                             fix="add checks.failover: [{from: HOST, to: HOST}] (a probe across the events)")

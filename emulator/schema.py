@@ -120,6 +120,14 @@ class Idc(Strict):
     access_device: AccessDevice
 
 
+def _provider_range(default, low: int, high: int, description: str):
+    """A whole number whose range the control plane checks, with the provider's error code (InvalidParameter.HcRate,
+    InvalidVlanId.Malformed, ...). The schema takes any whole number: a coarse bound of its own would answer -1
+    with another message than 199. The published JSON schema shows the provider's range, the one that applies."""
+    return Field(default=default, strict=True, description=description,
+                 json_schema_extra={"minimum": low, "maximum": high})
+
+
 def _latency(description: str):
     return Field(default=0.0, strict=True, ge=0, le=MAX_LATENCY_MS, description=description)
 
@@ -174,7 +182,7 @@ class BorderGateway(Strict):
     account: AccountId
     name: Text = ""
     region: Text
-    asn: int = Field(default=65000, strict=True, ge=0, le=2**32)
+    asn: int = _provider_range(65000, 65000, 65000, "JD Cloud fixes a border gateway's BGP ASN at 65000")
     route_table_id: CloudId
 
 
@@ -205,17 +213,14 @@ class Vbr(Strict):
     account: AccountId
     name: Text = ""
     physical_connection: CloudId
-    vlan_id: int = Field(strict=True, ge=-(2**31), le=2**31)
+    vlan_id: int = _provider_range(..., 0, 2999, "the leased line's VLAN tag for this VBR (InvalidVlanId.Malformed)")
     local_gateway_ip: IPv4
     peer_gateway_ip: IPv4
     peering_subnet_mask: Text
     route_table_id: CloudId
-    min_rx_interval: int = Field(default=1000, strict=True, ge=0, le=100000,
-                                 description="BFD: the slowest rate the VBR accepts, ms (200-1000)")
-    min_tx_interval: int = Field(default=1000, strict=True, ge=0, le=100000,
-                                 description="BFD: the rate the VBR wants to send at, ms (200-1000)")
-    detect_multiplier: int = Field(default=3, strict=True, ge=0, le=1000,
-                                   description="BFD: missed packets that end the session (3-10)")
+    min_rx_interval: int = _provider_range(1000, 200, 1000, "BFD: the slowest rate the VBR accepts, ms (200-1000)")
+    min_tx_interval: int = _provider_range(1000, 200, 1000, "BFD: the rate the VBR wants to send at, ms (200-1000)")
+    detect_multiplier: int = _provider_range(3, 3, 10, "BFD: missed packets that end the session (3-10)")
 
 
 class Opposite(Strict):
@@ -245,8 +250,7 @@ class Connect(Strict):
 class EcmpNextHop(Strict):
     next_hop_type: Literal["RouterInterface"] = "RouterInterface"
     next_hop_id: CloudId
-    weight: int = Field(default=100, strict=True, ge=0, le=255,
-                        description="100 on every next hop: ECMP; 100 and 0 on two: active/standby")
+    weight: int = _provider_range(100, 0, 100, "100 on every next hop: ECMP; 100 and 0 on two: active/standby")
 
 
 class HealthCheck(Strict):
@@ -255,9 +259,8 @@ class HealthCheck(Strict):
     router_interface: CloudId
     health_check_source_ip: IPv4 = Field(description="an idle address of the VPC, or one of 100.96.0.0/16")
     health_check_target_ip: IPv4 = Field(description="the customer device's address on the VBR's line")
-    hc_rate: int = Field(default=2000, strict=True, ge=0, le=100000, description="ms between probes: 2000-3000")
-    hc_threshold: int = Field(default=8, strict=True, ge=0, le=100,
-                              description="unanswered probes in a row that declare the line faulty: 3-8")
+    hc_rate: int = _provider_range(2000, 2000, 3000, "ms between probes: 2000-3000")
+    hc_threshold: int = _provider_range(8, 3, 8, "unanswered probes in a row that declare the line faulty: 3-8")
 
 
 class RouteEntry(Strict):
@@ -295,7 +298,8 @@ class PrivateVirtualInterface(Strict):
     name: Text = ""
     physical_connection: CloudId
     border_gateway: CloudId
-    vlan_id: int = Field(strict=True, ge=-(2**31), le=2**31)
+    vlan_id: int = _provider_range(..., 1, 4094, "the physical connection's VLAN tag for this interface "
+                                   "(InvalidParameter.VlanId)")
     route_type: Literal["bgp", "static"] = Field(default="bgp", description="the routing method (bgp recommended)")
     customer_asn: int | None = Field(default=None, strict=True, ge=1, le=2**32 - 1,
                                      description="the client device's BGP ASN, 65001-65499 (bgp only)")
@@ -339,9 +343,9 @@ class CustomerBgpNeighbor(Strict):
     remote_asn: int = ASN
     password: AuthKey | None = None
     bfd: bool = Field(default=False, strict=True, description="`neighbor IP bfd` (FRR's bfdd)")
-    bfd_interval_ms: int = Field(default=300, strict=True, ge=0, le=100000,
-                                 description="the device's BFD receive and transmit interval")
-    bfd_multiplier: int = Field(default=3, strict=True, ge=0, le=1000, description="the device's detect-multiplier")
+    bfd_interval_ms: int = _provider_range(300, 10, 60000, "the device's BFD receive and transmit interval (FRR: "
+                                           "10-60000 ms)")
+    bfd_multiplier: int = _provider_range(3, 2, 255, "the device's detect-multiplier (FRR: 2-255)")
 
 
 class CustomerBgp(Strict):
@@ -399,7 +403,9 @@ class Checks(Strict):
 class Event(Strict):
     """A fault (or its repair) at a time of the run's timeline, seconds after the failover probes start."""
 
-    at_s: float = Field(ge=1, le=600)
+    at_s: float = Field(strict=True, ge=2, le=600, description="seconds after the failover probes start: the first at 2 s at the "
+                        "earliest, each at least 2 s after the one before (the failover check reads the line that "
+                        "carried the probe in the second before each event, once it has settled)")
     action: Literal["line_down", "line_up", "line_fail", "line_restore", "deactivate", "activate"]
     id: CloudId = Field(description="the physical connection (line_*) or router interface (deactivate, activate)")
 
@@ -427,7 +433,7 @@ class Sections(Strict):
     vpc_attachments: list[VpcAttachment] = Field(default_factory=list, max_length=250)
     vpc_peerings: list[VpcPeering] = Field(default_factory=list, max_length=64)
     vbrs: list[Vbr] = Field(default_factory=list, max_length=16)
-    private_virtual_interfaces: list[PrivateVirtualInterface] = Field(default_factory=list, max_length=16)
+    private_virtual_interfaces: list[PrivateVirtualInterface] = Field(default_factory=list, max_length=400)   # 50 x 8 lines
     router_interfaces: list[RouterInterface] = Field(default_factory=list, max_length=128)
     connect: list[Connect] = Field(default_factory=list, max_length=64)
     deactivate: list[InterfaceRef] = Field(default_factory=list, max_length=64)
@@ -463,7 +469,7 @@ class ScenarioFile(Sections):
     expect: list[Expectation] = Field(default_factory=list, max_length=1024)
     checks: Checks = Field(default_factory=Checks)
     events: list[Event] = Field(default_factory=list, max_length=32)
-    settle_s: float = Field(default=20, ge=2, le=600, description="how long the probes run after the last event")
+    settle_s: float = Field(default=20, strict=True, ge=2, le=600, description="how long the probes run after the last event")
 
 
 def json_schema() -> str:

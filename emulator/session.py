@@ -42,6 +42,22 @@ def prepare(scenario: Scenario, generation: int = 1, learned: Learned | None = N
     return Prepared(scenario, network, plan, expected_matrix(network))
 
 
+def require_measurable_checks(prepared: Prepared) -> None:
+    """A performance check between two hosts the route tables do not join is refused before anything is built, at
+    its line, as `perf` refuses the pair (a file applied only up to a step is not held to its checks yet)."""
+    loaded = prepared.scenario
+    if loaded.steps_applied < loaded.steps_total:
+        return
+    for i, test in enumerate(loaded.model.checks.performance):
+        pair = prepared.expected.get((test.src, test.dst))
+        if pair is not None and not pair.reachable:
+            why = pair.explanation
+            raise ScenarioError(f"checks.performance[{i}]: {test.src} does not reach {test.dst}, so there is nothing "
+                                "to measure" + (f": {why.code} at {why.hop}" if why else ""),
+                                where=loaded.source.where(("checks", "performance", i)),
+                                fix=(why.fix if why else "") + " (or remove the check; `explain` says why)")
+
+
 def resolve_host(prepared: Prepared, name_or_address: str) -> tuple[str, str]:
     """A host of the scenario by its cloud ID or by its address: (host ID, a note saying how it was found)."""
     hosts = prepared.network.hosts

@@ -118,7 +118,7 @@ def _convert(node: yaml.Node, loc: Location, source: SourceMap, depth: int) -> A
                 raise ScenarioError("a mapping key must be a plain word",
                                     where=f"{source.path}:{key_node.start_mark.line + 1}",
                                     fix="write keys as `name: value`")
-            key = _scalar(key_node, source)
+            key = _scalar(key_node, source, loc)
             key = str(key) if not isinstance(key, str) else key
             if key == "<<":
                 raise ScenarioError("YAML merge keys (<<) are not supported",
@@ -134,10 +134,18 @@ def _convert(node: yaml.Node, loc: Location, source: SourceMap, depth: int) -> A
     if isinstance(node, yaml.SequenceNode):
         return [_convert(item, loc + (index,), source, depth + 1)
                 for index, item in enumerate(node.value)]
-    return _scalar(node, source)
+    return _scalar(node, source, loc)
 
 
-def _scalar(node: yaml.Node, source: SourceMap) -> Any:
+def dotted(loc: tuple[Any, ...]) -> str:
+    """A place in the file as the messages write it: vpcs[0].vswitches[1].cidr."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _scalar(node: yaml.Node, source: SourceMap, loc: tuple[Any, ...] = ()) -> Any:
     constructor = yaml.SafeLoader("")
     try:
         return constructor.construct_object(node, deep=True)
@@ -147,8 +155,8 @@ def _scalar(node: yaml.Node, source: SourceMap) -> Any:
                             fix="quote the value") from None
     except (ValueError, OverflowError):   # Python refuses integers of more than 4300 digits
         shown = str(getattr(node, "value", ""))
-        raise ScenarioError(f"the number {shown[:20]}{'...' if len(shown) > 20 else ''} ({len(shown)} characters) "
-                            f"is too large for any field", where=f"{source.path}:{node.start_mark.line + 1}",
+        raise ScenarioError(f"{dotted(loc) or 'a key'}: the number {shown[:20]}{'...' if len(shown) > 20 else ''} "
+                            f"({len(shown)} characters) is too large for any field", where=f"{source.path}:{node.start_mark.line + 1}",
                             fix="write the value the field expects (see docs/scenario-reference.md)") from None
     finally:
         constructor.dispose()

@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 
+from emulator.cloud.health_check import AUTOMATIC_SOURCE_BLOCK
+from emulator.cloud.reserved import reserved_container
 from emulator.cloud.resources import Bfd
 from emulator.errors import CloudError
 
@@ -153,6 +155,7 @@ class BgpOperations:
 
     def add_bgp_network(self, *, vbr_id: str, destination: IPv4Network, where: str = "") -> None:
         self._require_vbr(vbr_id, where)
+        _refuse_reserved(destination, "InvalidDstCidrBlock.Reserved", "a VBR", where)
         networks = self.bgp_networks.setdefault(vbr_id, [])
         if destination in networks:
             raise CloudError("InvalidDstCidrBlock.Duplicate", f"{vbr_id} already advertises {destination}",
@@ -186,6 +189,8 @@ class BgpOperations:
                 raise CloudError("InvalidParameter.Bfd", f"neighbor {neighbor.ip}: FRR takes BFD intervals of "
                                  "10-60000 ms and a detect-multiplier of 2-255", fix="e.g. bfd_interval_ms: 300, "
                                  "bfd_multiplier: 3", where=where)
+        for network in networks:
+            _refuse_reserved(network, "InvalidCidrBlock.Reserved", "the customer device", where)
         if len(set(networks)) != len(networks):
             raise CloudError("InvalidCidrBlock.Duplicate", "a block is listed twice under networks",
                              fix="advertise each block once", where=where)
@@ -197,3 +202,13 @@ class BgpOperations:
             raise CloudError("InvalidRouterId.NotFound", f"no VBR {vbr_id}: BGP runs on a VBR",
                              fix="name one of: " + (", ".join(self.vbrs) or "none yet (create the VBR first)"),
                              where=where)
+
+
+def _refuse_reserved(block: IPv4Network, code: str, who: str, where: str) -> None:
+    """A BGP network inside a reserved block (loopback, multicast, ...) is refused as a route entry's destination
+    is: nothing there can be reached. A health check's source in 100.96.0.0/16, announced as a /32, is the
+    exception, as it is for the customer device's static routes."""
+    inside = reserved_container(block)
+    if inside is not None and not (block.prefixlen == 32 and block.subnet_of(AUTOMATIC_SOURCE_BLOCK)):
+        raise CloudError(code, f"{who} cannot announce {block}: it is inside {inside[0]} ({inside[1]}), where nothing "
+                         "can be reached", fix="announce the VPC's or the IDC's blocks", where=where)

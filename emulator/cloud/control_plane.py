@@ -21,6 +21,7 @@ from emulator.cloud.direct_connect import DirectConnectOperations
 from emulator.cloud.health_check import AUTOMATIC_SOURCE_BLOCK, HealthCheckOperations
 from emulator.cloud.providers import PROVIDER_NAMES, PROVIDERS, provider_named
 from emulator.cloud.providers.base import Provider
+from emulator.cloud.reserved import PROVIDER_RESERVED, RESERVED_BLOCKS, reserved_container, reserved_overlap  # noqa: F401
 from emulator.errors import CloudError
 from emulator.impairment import IDEAL, Impairment
 from emulator.impairment import problem as impairment_problem
@@ -38,27 +39,6 @@ MAX_ROUTE_ENTRIES_VBR = 48
 MAX_STATIC_ROUTES_PER_GATEWAY = 50   # JD Cloud Direct Connect restrictions: static routes per border gateway
 MAX_ECMP_NEXT_HOPS = 4      # CreateRouteEntry's NextHopList: 2 to 4 router interfaces (ROS ALIYUN::ECS::Route)
 VLAN_RANGE = range(0, 3000)
-PROVIDER_RESERVED = IPv4Network("100.64.0.0/10")   # route entries may not point into it
-# Blocks no VPC, IDC or route may use. CreateVpc refuses 100.64.0.0/10, 224.0.0.0/4, 127.0.0.0/8, 169.254.0.0/16
-# and blocks starting with 0 (its API reference); 240.0.0.0/4 (class E, and the broadcast address) routes nowhere.
-RESERVED_BLOCKS: dict[IPv4Network, str] = {
-    IPv4Network("0.0.0.0/8"): "'this network' (a block may not start with 0)",
-    PROVIDER_RESERVED: "kept by the provider for its own links",
-    IPv4Network("127.0.0.0/8"): "loopback",
-    IPv4Network("169.254.0.0/16"): "link-local",
-    IPv4Network("224.0.0.0/4"): "multicast",
-    IPv4Network("240.0.0.0/4"): "reserved (class E) and broadcast",
-}
-
-
-def reserved_container(block: IPv4Network) -> tuple[IPv4Network, str] | None:
-    """The reserved block `block` lies inside (a route there reaches nothing), with why; None if none."""
-    return next(((reserved, why) for reserved, why in RESERVED_BLOCKS.items() if block.subnet_of(reserved)), None)
-
-
-def reserved_overlap(block: IPv4Network) -> tuple[IPv4Network, str] | None:
-    """The reserved block `block` overlaps, with why it is reserved; None if it is clear of all."""
-    return next(((reserved, why) for reserved, why in RESERVED_BLOCKS.items() if block.overlaps(reserved)), None)
 
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network
 
-from emulator.cloud.resources import HealthCheck, RouterType
+from emulator.cloud.resources import HealthCheck, RIStatus, RouterType
 from emulator.errors import CloudError
 
 HC_RATE_MS = range(2000, 3001)          # CEN: 2 or 3 s; the router interface's HcRate is in ms (2000 recommended)
@@ -41,6 +41,16 @@ class HealthCheckOperations:
             raise CloudError("OperationUnsupported.HealthCheck",
                              f"{ri_id} is not a VBR's interface towards a VPC: a health check probes a leased line "
                              "from a VBR-to-VPC connection", fix="configure it on the VBR's router interface", where=where)
+        vpc = self.vpc_of_vrouter(ri.opposite_router_id)   # type: ignore[attr-defined]
+        if vpc is None or ri.opposite_interface_id not in self.router_interfaces \
+                or RIStatus.ACTIVE not in ri.history:   # type: ignore[attr-defined]
+            why = (f"its opposite VRouter {ri.opposite_router_id} does not exist" if vpc is None else
+                   f"its pair with {ri.opposite_interface_id} was never connected")
+            raise CloudError("OperationUnsupported.HealthCheck",
+                             f"{ri_id} is not a VBR-to-VPC connection: {why}; a health check is configured on a "
+                             "connection, which exists once the pair is connected",
+                             fix=f"connect the pair first (a `connect:` entry for {ri_id}, in this step or an earlier one)",
+                             where=where)
         if rate_ms not in HC_RATE_MS:
             raise CloudError("InvalidParameter.HcRate", f"hc_rate {rate_ms} ms is outside 2000-3000",
                              fix="probe every 2000 ms (the default) or up to 3000 ms", where=where)
@@ -52,7 +62,6 @@ class HealthCheckOperations:
             raise CloudError("InvalidHealthCheckTargetIp", f"the target {target_ip} is not the customer side of "
                              f"{vbr.id}'s line", fix=f"probe {vbr.peer_gateway.ip}, the customer device's address on "
                              f"the line (peer_gateway_ip of {vbr.id})", where=where)
-        vpc = self.vpc_of_vrouter(ri.opposite_router_id)   # type: ignore[attr-defined]
         self._check_source(ri_id, source_ip, vpc, vbr, where)
         ri.health_check = HealthCheck(source_ip=source_ip, target_ip=target_ip, rate_ms=rate_ms, threshold=threshold)
         return ri.health_check
@@ -67,6 +76,12 @@ class HealthCheckOperations:
         used = {vbr.local_gateway.ip: f"{vbr.id}'s own address", vbr.peer_gateway.ip: "the customer side"}
         if vpc is not None:
             for vswitch in vpc.vswitches.values():
+                first_usable, last_usable = self.provider.usable_range(vswitch.cidr)   # type: ignore[attr-defined]
+                if source_ip in vswitch.cidr and not first_usable <= source_ip <= last_usable:
+                    raise CloudError("InvalidHealthCheckSourceIp", f"the source {source_ip} is reserved by the "
+                                     f"provider in {vswitch.id} ({vswitch.cidr}): no address of the vSwitch's "
+                                     "network can send from it", fix=f"pick an idle address between {first_usable} "
+                                     f"and {last_usable}, or one outside the vSwitches", where=where)
                 used[vswitch.gateway.ip] = f"{vswitch.id}'s gateway"
                 used.update({instance.ip: instance.id for instance in vswitch.instances.values()})
         for other in self.router_interfaces.values():   # type: ignore[attr-defined]

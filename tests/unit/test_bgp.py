@@ -183,3 +183,29 @@ def test_a_key_with_a_space_or_a_newline_is_refused_by_the_schema(write_scenario
     with pytest.raises(ScenarioError) as refused:
         _load(write_scenario, bgp_data)
     assert "printable ASCII" in refused.value.message
+
+
+@pytest.mark.parametrize(("old", "new", "code"), [
+    ("{router_id: vbr-line1, dst_cidr_block: 10.10.0.0/16}", "{router_id: vbr-line1, dst_cidr_block: 127.0.0.0/8}",
+     "InvalidDstCidrBlock.Reserved"),
+    ("{router_id: vbr-line1, dst_cidr_block: 10.10.0.0/16}", "{router_id: vbr-line1, dst_cidr_block: 224.1.0.0/16}",
+     "InvalidDstCidrBlock.Reserved"),
+    ("networks: [172.16.0.0/12]", "networks: [172.16.0.0/12, 224.0.0.0/4]", "InvalidCidrBlock.Reserved"),
+    ("networks: [172.16.0.0/12]", "networks: [127.0.0.0/8]", "InvalidCidrBlock.Reserved"),
+])
+def test_bgp_networks_in_reserved_blocks_are_refused_as_route_entries_are(write_scenario, old, new, code):
+    """Issue 24: accepted before, while reserved blocks are refused for route entries and customer routes."""
+    text = (SCENARIO_DIR / "redundant_leased_lines_bgp.yaml").read_text()
+    assert old in text
+    path = write_scenario(yaml.safe_load(text.replace(old, new, 1)))
+    with pytest.raises(CloudError) as refused:
+        scenario.load(str(path))
+    assert refused.value.code == code and refused.value.where and "nothing can be reached" in refused.value.message
+
+
+def test_a_health_check_source_in_the_automatic_block_may_still_be_announced(write_scenario):
+    text = (SCENARIO_DIR / "redundant_leased_lines_bgp.yaml").read_text()
+    old = "{router_id: vbr-line1, dst_cidr_block: 10.10.255.1/32}"
+    assert old in text
+    scenario.load(str(write_scenario(yaml.safe_load(
+        text.replace(old, "{router_id: vbr-line1, dst_cidr_block: 100.96.0.9/32}", 1)))))

@@ -96,12 +96,25 @@ def test_a_prober_node_gets_the_source_address_and_its_vbr_a_host_route_to_it():
     ({"health_check_source_ip": "192.168.0.1"}, "InvalidHealthCheckSourceIp"),
     ({"health_check_source_ip": "10.10.1.10"}, "InvalidHealthCheckSourceIp"),      # the ECS instance's address
     ({"router_interface": "ri-line1-vpc"}, "OperationUnsupported.HealthCheck"),
+    ({"health_check_source_ip": "10.10.1.0"}, "InvalidHealthCheckSourceIp"),       # the vSwitch's network address
+    ({"health_check_source_ip": "10.10.1.255"}, "InvalidHealthCheckSourceIp"),     # and its broadcast (issue 24)
 ])
 def test_health_checks_are_refused_like_the_provider_does(data, write_scenario, change, code):
     _step(data, "health_checks")["health_checks"][0].update(change)
     with pytest.raises(CloudError) as caught:
         scenario.load(str(write_scenario(data)))
     assert caught.value.code == code and caught.value.where
+
+
+def test_a_health_check_needs_a_connected_vbr_to_vpc_pair(data, write_scenario):
+    """Issue 24: accepted before on an interface never connected (validate then warned that the connection that
+    does not exist "will declare pc-AAA faulty")."""
+    connecting = _step(data, "connect")
+    connecting["connect"] = [c for c in connecting["connect"] if c["router_interface"] != "ri-line1-vbr"]
+    with pytest.raises(CloudError) as caught:
+        scenario.load(str(write_scenario(data)))
+    assert caught.value.code == "OperationUnsupported.HealthCheck" and caught.value.where
+    assert "never connected" in caught.value.message and "connect" in caught.value.fix
 
 
 def test_the_automatic_source_block_is_accepted_and_routable_from_the_device(data, write_scenario):
@@ -139,9 +152,25 @@ def test_a_second_customer_route_needs_another_metric(data, write_scenario):
         scenario.load(str(write_scenario(data)))
 
 
+@pytest.mark.parametrize(("index", "event", "code", "words"), [
+    (0, {"at_s": 5, "action": "line_up", "id": "pc-AAA"}, "IncorrectStatus.PhysicalConnection", "already Enabled"),
+    (1, {"at_s": 30, "action": "line_down", "id": "pc-AAA"}, "IncorrectStatus.PhysicalConnection", "already Down"),
+    (0, {"at_s": 5, "action": "line_restore", "id": "pc-AAA"}, "IncorrectStatus.PhysicalConnection", "not failing"),
+    (0, {"at_s": 5, "action": "activate", "id": "ri-line1-vbr"}, "IncorrectRIStatus", "is Active"),
+])
+def test_an_impossible_timeline_is_refused_before_the_run(data, write_scenario, index, event, code, words):
+    """Issue 24: these passed validate and failed minutes into a run, as the event's result."""
+    data["events"][index] = event
+    with pytest.raises(CloudError) as caught:
+        scenario.load(str(write_scenario(data)))
+    assert caught.value.code == code and words in caught.value.message
+    assert caught.value.message.startswith(f"{code}: events[{index}] ({event['action']} {event['id']}")
+    assert caught.value.where and "in order" in caught.value.fix
+
+
 def test_events_name_existing_resources_in_time_order(data, write_scenario):
     data["events"][1]["at_s"] = 6
-    with pytest.raises(ScenarioError, match="less than 2 s after the event before it") as caught:
+    with pytest.raises(ScenarioError, match=r"less than 2 s after events\[0\]") as caught:
         scenario.load(str(write_scenario(data)))
     assert "at least 2 s apart" in caught.value.fix
     data["events"][1] = {"at_s": 30, "action": "deactivate", "id": "pc-AAA"}

@@ -33,8 +33,8 @@ def test_the_shipped_scenario_carries_its_example_values_into_the_plan():
 @pytest.mark.parametrize("line, why", [
     ("    latency_ms: -1", "greater than or equal to 0"),
     ("    latency_ms: 100000", "less than or equal to 1000"),
-    ("    latency_ms: '20'", "valid number"),
-    ("    latency_ms: true", "valid number"),
+    ("    latency_ms: '20'", "is not a number such as 20"),
+    ("    latency_ms: true", "is not a number such as 20"),
     ("    loss_percent: 101", "less than or equal to 100"),
     ("    jitter_ms: 5", "jitter_ms 5 is larger than latency_ms 2"),
 ])

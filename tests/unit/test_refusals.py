@@ -59,7 +59,8 @@ def test_deep_nesting_is_refused_with_a_line(run_cli, nesting):
 
 def test_a_number_of_thousands_of_digits_is_refused_at_its_line(run_cli):
     text = REFERENCE_TEXT.replace("        vlan_id: 1000", "        vlan_id: " + "9" * 5000)
-    _refused_at(run_cli(text), _line_of(text, "        vlan_id: " + "9" * 5000), "too large")
+    _refused_at(run_cli(text), _line_of(text, "        vlan_id: " + "9" * 5000), "too large",
+                "steps[0].vbrs[0].vlan_id")     # issue 24: the key it was written under
 
 
 def test_a_vpc_in_the_interconnect_pool_is_refused_at_its_cidr(run_cli):
@@ -232,3 +233,15 @@ def test_generated_blocks_in_every_reserved_range_are_refused_where_written(bloc
     assert caught.value.where.startswith("fuzz.yaml:")
     assert isinstance(caught.value, CloudError) and caught.value.code in (
         "InvalidCidrBlock.Reserved", "InvalidCidrBlock.Malformed", "InvalidCidrBlock.NotInIdc")
+
+
+def test_a_performance_check_between_hosts_that_cannot_reach_each_other_is_refused_before_the_run(run_cli):
+    """Issue 24: accepted before, although `perf` refuses the same pair before building anything."""
+    data = yaml.safe_load(REFERENCE_TEXT)
+    data["checks"]["performance"] = [{"from": "i-vpca-1", "to": "i-vpcb-1"}]    # VPC to VPC: no route
+    text = yaml.safe_dump(data, sort_keys=False)
+    code, out, err, _path = run_cli(text)
+    _refused_at((code, out, err, _path), _line_of(text, "  performance:") + 1, "checks.performance[0]",
+                "does not reach i-vpcb-1", "NO_ROUTE at vrt-12345678")
+    data["checks"]["performance"] = [{"from": "idc-server-1", "to": "i-vpcb-1"}]
+    assert run_cli(yaml.safe_dump(data, sort_keys=False))[0] == 0

@@ -127,6 +127,14 @@ def _route_problem(network: Network, node: Node, ingress: str, route: Route | No
         table = node.table or f"{node.id}'s routing table"
         if any(dst_ip in block for view in node.bgp for block in view.behind):
             return _no_bgp_route(network, node, where, table, dst_ip)
+        limited = _limit_upstream(network, node, dst_ip)
+        if limited is not None:
+            upstream, view, lost = limited
+            return ("BGP_ROUTE_LIMIT", f"{where}: no route to {dst_ip} in {table}: {upstream.role} {upstream.id} "
+                    f"would propagate it, but {view.neighbor} advertised {lost} there and {upstream.id} keeps at most "
+                    f"{view.limit} learned routes from it (it discarded {len(view.discarded)})",
+                    f"advertise at most {view.limit} prefixes to {upstream.id} (aggregate them), or use a static "
+                    "route for this one")
         return ("NO_ROUTE", f"{where}: no route to {dst_ip} in {table}",
                 suggest_route(network, node.id, dst_ip, came_from=hops[-2].node if len(hops) > 1 else ""))
     if ingress and not node.port(ingress).transit and not route.local:
@@ -158,6 +166,20 @@ def _route_problem(network: Network, node: Node, ingress: str, route: Route | No
     if down:
         return ("INTERFACE_NOT_ACTIVE", f"{where}: {_describe(down[0])} behind {route.port} is not up",
                 f"bring {down[0].cloud_id} back up")
+    return None
+
+
+def _limit_upstream(network: Network, node: Node, dst_ip: IPv4Address):
+    """A neighbouring router (a border gateway that propagates to this VPC) whose BGP session discarded the prefix
+    of `dst_ip` at its route limit: (that router, its session's view, the prefix), or None. Without it, the VPC
+    would be blamed for a route its gateway never had to give."""
+    for port in node.ports:
+        for (far_id, _far_port), _via in neighbours(network, node.id, port.name):
+            far = network.nodes[far_id]
+            for view in far.bgp:
+                lost = next((net for net in view.discarded if dst_ip in net), None)
+                if lost is not None:
+                    return far, view, lost
     return None
 
 

@@ -247,3 +247,14 @@ def test_a_gateway_holds_50_static_routes(write_scenario, jd_data):
     with pytest.raises(CloudError) as refused:
         _load(write_scenario, jd_data)
     assert refused.value.code == "QuotaExceeded.RouteEntry" and "50" in refused.value.message
+
+
+def test_a_prefix_the_gateway_discarded_at_its_limit_is_blamed_on_the_limit_not_the_vpc(write_scenario, jd_data):
+    """Issue 24: the pair failed at the VPC router with NO_ROUTE and a fix to connect a VPC that is attached and
+    propagating already; on a VBR the same loss gave BGP_ROUTE_LIMIT."""
+    _customer(jd_data)["networks"] = [f"10.{50 + i // 256}.{i % 256}.0/24" for i in range(300)] + ["192.168.0.0/16"]
+    network = build_network(_load(write_scenario, jd_data).cloud)
+    lost = evaluate(network, "i-vm1", "idc-server-1")
+    assert not lost.reachable and lost.explanation.code == "BGP_ROUTE_LIMIT", lost.explanation
+    assert "border gateway bgw-bj0001" in lost.explanation.message and "192.168.0.0/16" in lost.explanation.message
+    assert "aggregate" in lost.explanation.fix and "connect" not in lost.explanation.fix

@@ -121,8 +121,14 @@ class PhysicalConnection:
                                     # while its port stays up (no carrier loss: only BFD or a health check notices)
 
     @property
+    def passes_nothing(self) -> bool:
+        """Its port is up but no frame crosses it: a silent failure, or a loss of 100 % (`loss_percent: 100`, the
+        lab's `line set ... loss 100`), which explain and BGP must treat alike, as the wire does."""
+        return self.failed_silently or self.impairment.loss_percent >= 100
+
+    @property
     def forwards(self) -> bool:
-        return self.status is PhysicalConnectionStatus.ENABLED and not self.failed_silently
+        return self.status is PhysicalConnectionStatus.ENABLED and not self.passes_nothing
 
 
 @dataclass(frozen=True)

@@ -158,11 +158,11 @@ def _session(cloud: ControlPlane, end: LineEnd, peer_id: str, kind: str, cloud_a
         customer_advertises=tuple(customer.networks) if customer and neighbor else (), limit=limit,
         customer_bfd=neighbor.bfd if neighbor else None)
     line = cloud.physical_connections[end.physical_connection_id]
-    problem, fix = _problem(session, line.status, line.failed_silently)
+    problem, fix = _problem(session, line.status, line.passes_nothing)
     return replace(session, problem=problem, fix=fix)
 
 
-def _problem(s: Session, line: PhysicalConnectionStatus, failed_silently: bool = False) -> tuple[str, str]:
+def _problem(s: Session, line: PhysicalConnectionStatus, passes_nothing: bool = False) -> tuple[str, str]:
     if s.customer_asn is None:
         return ("the customer device runs no BGP", "add customer_bgp (asn, neighbors, networks) to the scenario")
     if s.customer_expects_asn is None:
@@ -173,9 +173,10 @@ def _problem(s: Session, line: PhysicalConnectionStatus, failed_silently: bool =
                 "bring it up again (lab: bgp up)")
     if line is not PhysicalConnectionStatus.ENABLED:
         return (f"the leased line {s.pc_id} is down", f"bring {s.pc_id} up")
-    if failed_silently:
+    if passes_nothing:
         return (f"the leased line {s.pc_id} drops every frame (its port stays up): the session ends when BFD or the "
-                "hold timer notices", f"restore {s.pc_id} (lab: line restore {s.pc_id})")
+                "hold timer notices", f"restore {s.pc_id} (lab: line restore {s.pc_id}), or give it a loss_percent "
+                "below 100")
     if s.router_kind == BORDER_GATEWAY and s.customer_key:
         return ("the customer device signs the session with a TCP MD5 password, but a border gateway's BGP key does "
                 "not take effect (JD Cloud: do not configure it on the client): every segment is dropped, so the "

@@ -136,7 +136,8 @@ class _Builder:
             customer = self._port(ap, Port(name=f"cust.{end.vlan_id}", label=f"customer side, VLAN {end.vlan_id}"))
             trunk = self._port(ap, Port(name=f"trunk.{end.owner_id}", vlan=end.vlan_id, label=f"towards {end.owner_id}"))
             node = self.nodes[ap]
-            if not pc.failed_silently:     # a silent failure: the access point passes nothing, the port stays up
+            if not pc.passes_nothing:      # a silent failure or 100 % loss: the access point passes nothing, the port
+                                           # stays up
                 self.nodes[ap] = replace(node, vlan_pairs=node.vlan_pairs + ((customer.name, trunk.name,
                                                                               end.vlan_id),))
             up = pc.status is PhysicalConnectionStatus.ENABLED

@@ -98,3 +98,17 @@ def test_the_control_plane_refuses_an_unknown_line():
     cloud = ControlPlane()
     with pytest.raises(CloudError, match="InvalidPhysicalConnectionId.NotFound"):
         cloud.modify_physical_connection_impairment(pc_id="pc-nope", impairment=Impairment(1))
+
+
+def test_a_line_that_drops_everything_is_not_reachable_for_explain(write_scenario, reference_text):
+    """Issue 24: loss_percent 100 is inside the range, but explain said REACHABLE across it, so `run` contradicted
+    its own expected matrix. A line that carries nothing is cut for the model, as a silent failure is."""
+    from emulator.routing.reachability import evaluate
+    from emulator.routing.topology import build_network
+    lossy = reference_text.replace("    latency_ms: 2\n", "    latency_ms: 2\n    loss_percent: 100\n", 1)
+    assert lossy != reference_text
+    network = build_network(scenario.load(str(write_scenario(lossy))).cloud)
+    assert not evaluate(network, "idc-server-1", "i-vpca-1").reachable
+    almost = reference_text.replace("    latency_ms: 2\n", "    latency_ms: 2\n    loss_percent: 99.9\n", 1)
+    assert evaluate(build_network(scenario.load(str(write_scenario(almost))).cloud), "idc-server-1",
+                    "i-vpca-1").reachable

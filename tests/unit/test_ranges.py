@@ -47,10 +47,12 @@ def _paths_of(data, key: str, prefix=()):
             yield from _paths_of(item, key, prefix + (index,))
 
 
-def _with(name: str, key: str, occurrence: int, value: int) -> tuple[str, str]:
-    """The scenario's text with the key's value replaced, and the text of the line the refusal must name."""
+def _with(name: str, key: str, occurrence: int, value: int, inside: tuple = ()) -> tuple[str, str]:
+    """The scenario's text with the key's value replaced (or added to the mapping at `inside`, where the scenario
+    leaves it at its default), and the text of the line the refusal must name."""
     data = yaml.safe_load((SCENARIO_DIR / f"{name}.yaml").read_text())
-    path = list(_paths_of(data, key))[occurrence]
+    found = list(_paths_of(data, key))
+    path = found[occurrence] if found else (*inside, key)
     target = data
     for part in path[:-1]:
         target = target[part]
@@ -158,3 +160,34 @@ def test_a_list_over_its_cap_is_refused_with_its_cap_and_the_page_that_names_it(
     error = _refusal(yaml.safe_dump(data, sort_keys=False))
     assert error.message.startswith("expect: ") and "more than the 1024 the emulator takes" in error.message
     assert "Sizes of one file" in error.fix
+
+
+# The emulator's own ranges (the schema's bounds, each in the reference): a located refusal naming the field.
+SCHEMA_RANGED = [
+    ("multi_vpc_leased_line", "bandwidth_mbps", (1, 100_000)),
+    ("multi_vpc_leased_line", "latency_ms", (0, 1000)),
+    ("multi_vpc_leased_line", "loss_percent", (0, 100), ("physical_connections", 0)),
+    ("multi_vpc_leased_line", "duration_s", (1, 60)),
+    ("redundant_leased_lines_standby", "metric", (0, 65535)),
+    ("redundant_leased_lines_standby", "interval_ms", (5, 1000), ("checks", "failover", 0)),
+    ("redundant_leased_lines_standby", "tcp_mbps", (0, 1000), ("checks", "failover", 0)),
+    ("redundant_leased_lines_standby", "at_s", (2, 600)),
+    ("redundant_leased_lines_standby", "settle_s", (2, 600)),
+    ("multi_vpc_leased_line_bgp", "remote_asn", (1, 2**32 - 1)),
+    ("multi_vpc_leased_line_bgp", "peer_asn", (1, 2**32 - 1)),
+]
+
+
+@pytest.mark.parametrize(("name", "key", "bounds", "inside"), [(*entry, ())[:4] for entry in SCHEMA_RANGED],
+                         ids=[f"{entry[0]}:{entry[1]}" for entry in SCHEMA_RANGED])
+def test_the_emulators_own_ranges_refuse_any_value_outside_at_the_fields_line(name, key, bounds, inside):
+    @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(value=_outside(*bounds))
+    def refused_there(value: int) -> None:
+        text, line = _with(name, key, 0, value, inside)
+        error = _refusal(text)
+        line_no = next(i for i, row in enumerate(text.splitlines(), start=1) if line in row)
+        assert key in error.message and error.where.split()[0] == f"ranged.yaml:{line_no}", (value, error)
+        assert "Traceback" not in error.render()
+
+    refused_there()

@@ -501,7 +501,8 @@ class ControlPlane(BorderGatewayOperations, DirectConnectOperations, BgpOperatio
         ri = self._existing_interface(ri_id, account, where)
         if ri.status is not RIStatus.ACTIVE:
             raise CloudError("IncorrectRIStatus", f"{ri_id} is {ri.status.value}; only an Active interface can be "
-                             "deactivated", fix=f"activate {ri_id} first" if ri.status is RIStatus.INACTIVE
+                             "deactivated", fix=f"nothing to do: {ri_id} is Inactive already (ri activate {ri_id} "
+                             "brings it back)" if ri.status is RIStatus.INACTIVE
                              else f"connect {ri_id}'s pair first", where=where)
         self._set_status(ri, RIStatus.INACTIVE)
 
@@ -509,8 +510,10 @@ class ControlPlane(BorderGatewayOperations, DirectConnectOperations, BgpOperatio
         """ActivateRouterInterface: Inactive -> Active."""
         ri = self._existing_interface(ri_id, account, where)
         if ri.status is not RIStatus.INACTIVE:
+            fix = (f"nothing to do: {ri_id} is Active already" if ri.status is RIStatus.ACTIVE else
+                   f"an {ri.status.value} pair is connected by its initiator instead (a `connect:` entry)")
             raise CloudError("IncorrectRIStatus", f"{ri_id} is {ri.status.value}; only an Inactive interface can be "
-                             "activated", fix="an Idle pair is connected by its initiator instead", where=where)
+                             "activated", fix=fix, where=where)
         self._set_status(ri, RIStatus.ACTIVE)
 
     def delete_router_interface(self, *, ri_id: str, account: str | None = None, where: str = "") -> None:

@@ -149,11 +149,16 @@ def _route_problem(network: Network, node: Node, ingress: str, route: Route | No
                 f"router interfaces only)",
                 "connect the two VPCs with VPC peering or CEN (Cloud Enterprise Network) instead")
     if not route.usable:
-        leased_line = any(link.cloud_id == route.target and link.kind is LinkKind.LEASED_LINE
-                          for link in network.links)
-        what = "a leased line that is down" if leased_line else "a router interface that is not Active"
-        fix = f"bring {route.target} back up" if leased_line else f"activate {route.target} (and its peer)"
-        return "INTERFACE_NOT_ACTIVE", f"{where}: the route {route.prefix} -> {route.target} uses {what}", fix
+        # The line by its own ID (a VBR's route names it) or by the port the route leaves from (the customer
+        # device's static route names the VBR's address on it, which no one can "activate").
+        line = next((link.cloud_id for link in network.links if link.kind is LinkKind.LEASED_LINE
+                     and (link.cloud_id == route.target or (node.id, route.port) in (link.a, link.b))), None)
+        if line is not None:
+            return ("INTERFACE_NOT_ACTIVE", f"{where}: the route {route.prefix} -> {route.target} uses the leased "
+                    f"line {line}, which is down", f"bring {line} back up (lab: line up {line})")
+        return ("INTERFACE_NOT_ACTIVE", f"{where}: the route {route.prefix} -> {route.target} uses a router "
+                "interface that is not Active", f"activate {route.target} (and its peer; lab: ri activate "
+                f"{route.target})")
     if route.port is None:
         elsewhere = next((n.id for n in network.nodes.values() if n.id != node.id and n.owns(dst_ip)), None)
         if elsewhere is not None:
@@ -220,12 +225,24 @@ def suggest_route(network: Network, node_id: str, dst_ip: IPv4Address, came_from
             if far_node == came_from or not _delivers(network, far_node, far_port, dst_ip):
                 continue
             if node.kind is NodeKind.CLOUD_ROUTER:
-                return f"add a route {prefix} -> {port.name} to {node.owner}'s route table {node.table}"
+                # The next hop as a route entry names it: a VPC's route to its border gateway names the gateway
+                # (next_hop_type BorderGateway), not the attachment the packets cross.
+                attached = any(link.kind is LinkKind.ATTACHMENT for link in network.links_at(node_id, port.name))
+                hop = far_node if attached and network.nodes[far_node].kind is NodeKind.CLOUD_ROUTER \
+                    and node.owner in {b_owner for _b, b_owner in network.blocks} else port.name
+                return f"add a route {prefix} -> {hop} to {node.owner}'s route table {node.table}"
             address = network.nodes[far_node].port(far_port).address
             return f"add `ip route {prefix} {address.ip if address else '?'}` on {node_id}"
     owner = next((owner for block, owner in network.blocks if dst_ip in block), str(dst_ip))
+    vpcs = {other.owner for other in network.nodes.values() if other.kind is NodeKind.CLOUD_ROUTER and other.owner}
+    if node.kind is NodeKind.LINUX_ROUTER or (owner not in vpcs and owner != str(dst_ip)):
+        # The IDC is reached over a leased line: a VBR on it, a router interface pair to the VPC, and routes on both
+        # (the tutorial's steps), never a peering.
+        return (f"none of {node_id}'s neighbours carries traffic to {prefix} yet: reach {owner} over the leased line "
+                "(a VBR on the line, a router interface pair between the VBR and the VPC, a route on each to the "
+                "other side's block)")
     return (f"none of {node_id}'s neighbours carries traffic to {prefix}: connect {node.owner or node_id} with "
-            f"{owner} directly (a VPC peering, a border gateway attachment or a router interface pair)")
+            f"{owner} directly (VPC peering or CEN; on JD Cloud, attach both to a border gateway)")
 
 
 def _delivers(network: Network, node_id: str, in_port: str, dst_ip: IPv4Address) -> bool:
@@ -238,6 +255,9 @@ def _delivers(network: Network, node_id: str, in_port: str, dst_ip: IPv4Address)
     route = node.best_route(dst_ip)
     if route is None or not route.usable or route.port is None or route.port == in_port:
         return False
+    group = node.port(in_port).transit_group
+    if group and group == node.port(route.port).transit_group:
+        return False        # Express Connect is not transitive: a route there would end in NOT_TRANSITIVE
     return route.local or node.port(in_port).transit    # peering delivers only to the VPC itself
 
 

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulator import scenario
-from emulator.cloud.resources import RIStatus
+from emulator.cloud.resources import NextHopType, RIStatus
 from emulator.routing.model import Node, NodeKind, Route, RouteKind, best_route
 from emulator.routing.reachability import bottleneck_mbps, evaluate, expected_hops, expected_matrix, trace
 from emulator.routing.topology import build_network
@@ -97,3 +97,87 @@ def test_the_route_index_picks_what_best_route_picks(specs, destinations):
     node = Node(id="r", kind=NodeKind.CLOUD_ROUTER, role="VRouter", label="r", routes=routes)
     for destination in map(IPv4Address, destinations + [int(r.prefix.network_address) for r in routes]):
         assert node.best_route(destination) is best_route(routes, destination)
+
+
+# ----- explain's fixes lead somewhere (issue 25, section 3) -------------------------------------------------------
+
+def test_a_leased_line_that_is_down_is_named_as_the_cause_both_ways():
+    """The device's static route names the VBR's address: the fix was "activate 10.100.0.1 (and its peer)"."""
+    cloud = scenario.load("multi_vpc_leased_line").cloud
+    cloud.set_physical_connection_state(pc_id="pc-AAA", up=False)
+    network = build_network(cloud)
+    for src, dst in (("idc-server-1", "i-vpca-1"), ("i-vpca-1", "idc-server-1")):
+        why = evaluate(network, src, dst).explanation
+        assert why.code == "INTERFACE_NOT_ACTIVE" and "leased line pc-AAA, which is down" in why.message, why
+        assert why.fix == "bring pc-AAA back up (lab: line up pc-AAA)"
+
+
+@pytest.mark.parametrize("until", [0, 1, 2, 3])
+def test_before_the_line_is_built_the_fix_is_the_tutorials_next_steps_not_a_peering(until):
+    network = build_network(scenario.load("multi_vpc_leased_line", until_step=until).cloud)
+    for src, dst in (("idc-server-1", "i-vpcb-1"), ("i-vpcb-1", "idc-server-1")):
+        fix = evaluate(network, src, dst).explanation.fix
+        assert "over the leased line" in fix and "router interface pair" in fix and "peering" not in fix, fix
+
+
+def test_vpc_to_vpc_over_the_vbr_is_offered_peering_not_a_route_that_ends_in_not_transitive():
+    """The fix was "add a route 192.168.0.0/16 -> ri-DDD"; applied, explain answered NOT_TRANSITIVE."""
+    cloud = scenario.load("multi_vpc_leased_line").cloud
+    why = evaluate(build_network(cloud), "i-vpca-1", "i-vpcb-1").explanation
+    assert "VPC peering or CEN" in why.fix and "ri-" not in why.fix, why.fix
+    # The route it no longer suggests, applied: the next reason is the one the new fix answers.
+    cloud.add_route_entry(router_id="vrt-12345678", destination=IPv4Network("192.168.0.0/16"),
+                          next_hop_type=NextHopType.ROUTER_INTERFACE, next_hop_id="ri-DDD")
+    assert evaluate(build_network(cloud), "i-vpca-1", "i-vpcb-1").explanation.code == "NOT_TRANSITIVE"
+
+
+def test_activating_an_active_pair_or_deactivating_an_inactive_one_says_there_is_nothing_to_do():
+    from emulator.errors import CloudError
+    cloud = scenario.load("multi_vpc_leased_line").cloud
+    with pytest.raises(CloudError) as active:
+        cloud.activate_router_interface(ri_id="ri-AAA")
+    assert active.value.fix == "nothing to do: ri-AAA is Active already"
+    cloud.deactivate_router_interface(ri_id="ri-AAA")
+    with pytest.raises(CloudError) as inactive:
+        cloud.deactivate_router_interface(ri_id="ri-AAA")
+    assert inactive.value.fix.startswith("nothing to do: ri-AAA is Inactive already")
+
+
+def _apply_route_fix(cloud, fix: str) -> bool:
+    """Apply "add a route P -> RI to VPC's route table T" to the model; False for a fix of another kind."""
+    import re
+    found = re.fullmatch(r"add a route (\S+) -> (\S+) to (\S+)'s route table \S+", fix)
+    if found is None:
+        return False
+    prefix, port, owner = found.groups()
+    router = cloud.vpcs[owner].vrouter_id if owner in cloud.vpcs else owner
+    kinds = [(cloud.router_interfaces, NextHopType.ROUTER_INTERFACE), (cloud.border_gateways, NextHopType.BORDER_GATEWAY),
+             (cloud.peerings, NextHopType.VPC_PEERING), (cloud.physical_connections, NextHopType.PHYSICAL_CONNECTION)]
+    kind = next(kind for known, kind in kinds if port in known)
+    cloud.add_route_entry(router_id=router, destination=IPv4Network(prefix), next_hop_type=kind, next_hop_id=port)
+    return True
+
+
+@pytest.mark.parametrize("name", scenario.available_scenarios())
+def test_every_route_fix_explain_offers_leads_somewhere(name):
+    """Each unreachable pair of each shipped scenario, applied step by step: a suggested route entry, added to the
+    model, makes the pair reachable or moves it to another reason (never the same one again)."""
+    import copy
+    for until in range(scenario.load(name).steps_total + 1):
+        loaded = scenario.load(name, until_step=until)
+        for (src, dst), pair in expected_matrix(build_network(loaded.cloud)).items():
+            if pair.reachable or pair.explanation is None:
+                continue
+            cloud = copy.deepcopy(loaded.cloud)
+            try:
+                applied = _apply_route_fix(cloud, pair.explanation.fix)
+            except Exception as refused:   # noqa: BLE001  the provider refusing the fix is a wrong fix too
+                pytest.fail(f"{name} step {until} {src}->{dst}: the fix {pair.explanation.fix!r} is refused: {refused}")
+            if not applied:
+                continue
+            after = evaluate(build_network(cloud), src, dst)
+            before = (pair.explanation.code, pair.explanation.hop)
+            assert after.reachable or (after.explanation.code, after.explanation.hop) != before, \
+                (name, until, src, dst, pair.explanation.fix, after.explanation)
+            assert after.reachable or after.explanation.code != "NOT_TRANSITIVE", \
+                (name, until, src, dst, pair.explanation.fix, after.explanation)

@@ -34,6 +34,7 @@ from select import poll
 from mininet.cli import CLI
 from mininet.log import setLogLevel
 from rich.console import Console
+from rich.markup import escape
 from rich.text import Text
 
 from emulator.errors import EmulatorError
@@ -227,7 +228,8 @@ class LabShell(CLI):
         for number, title in enumerate(scenario.step_titles(), start=1):
             mark = "done" if number <= scenario.steps_applied else "next" if number == scenario.steps_applied + 1 \
                 else "    "
-            self.console.print(f"  [{mark}] {number}. {title}")
+            # Escaped: rich took "[done]" for a markup tag and printed nothing, and a title is the file's text.
+            self.console.print(f"  {escape(f'[{mark}]')} {number}. {escape(title)}")
         return False
 
     def do_capture(self, line: str) -> bool:

@@ -101,7 +101,7 @@ class Lab:
         """`line set pc-AAA latency 30 jitter 2 loss 1`: the values named change, the others stay."""
         pc = self.cloud.physical_connections.get(pc_id)
         current = pc.impairment if pc is not None else Impairment()
-        wanted = parse_line_settings(words, current)
+        wanted = parse_line_settings(words, current, pc_id if pc is not None else "PC_ID")
         return self._change(lambda: self.cloud.modify_physical_connection_impairment(pc_id=pc_id, impairment=wanted),
                             f"leased line {pc_id}: {wanted.describe()}")
 
@@ -269,10 +269,11 @@ LINE_SETTINGS = {"latency": ("latency_ms", MAX_LATENCY_MS), "jitter": ("jitter_m
 LINE_SET_USAGE = "line set PC_ID [latency MS] [jitter MS] [loss PERCENT]"
 
 
-def parse_line_settings(words: list[str], current: Impairment) -> Impairment:
+def parse_line_settings(words: list[str], current: Impairment, pc_id: str = "PC_ID") -> Impairment:
     """Pairs of NAME VALUE (latency, jitter in ms one way; loss in percent) over the line's current values."""
+    example = f"e.g. line set {pc_id} latency 30 jitter 2 loss 1 (any of the three)"
     if not words or len(words) % 2:
-        raise ScenarioError("name each value and give a number after it", fix=f"e.g. {LINE_SET_USAGE}")
+        raise ScenarioError("name each value and give a number after it", fix=example)
     values = {}
     for name, text in zip(words[::2], words[1::2], strict=True):
         if name not in LINE_SETTINGS:
@@ -281,7 +282,7 @@ def parse_line_settings(words: list[str], current: Impairment) -> Impairment:
         try:
             value = float(text)
         except ValueError:
-            raise ScenarioError(f"{name} needs a number, not {text[:40]!r}", fix=f"e.g. {LINE_SET_USAGE}") from None
+            raise ScenarioError(f"{name} needs a number, not {text[:40]!r}", fix=example) from None
         if not 0 <= value <= limit:     # NaN fails this too
             raise ScenarioError(f"{name} {text[:40]} is outside 0..{limit:g}", fix=f"give {name} within 0..{limit:g}")
         values[field_name] = value

@@ -157,7 +157,8 @@ class LabShell(CLI):
         return self._do(lambda: action(args[1]))
 
     def do_line(self, line: str) -> bool:
-        """line down PC_ID | line up PC_ID | line set PC_ID [latency MS] [jitter MS] [loss PERCENT]"""
+        """line down|up PC_ID (its carrier) | line fail|restore PC_ID (drops every frame, port up) |
+        line set PC_ID [latency MS] [jitter MS] [loss PERCENT]"""
         if line.split()[:1] == ["set"]:
             words = line.split()
             if len(words) < 2:

@@ -94,6 +94,13 @@ def test_line_set_changes_only_the_values_named():
             parse_line_settings(words, current)
 
 
+def test_line_set_without_values_gives_an_example_with_the_line_named():
+    """Issue 25: `line set pc-AAA` suggested `e.g. line set PC_ID ...`."""
+    with pytest.raises(ScenarioError) as refused:
+        parse_line_settings([], Impairment(2, 0.2, 0), "pc-AAA")
+    assert refused.value.fix.startswith("e.g. line set pc-AAA latency 30")
+
+
 def test_the_control_plane_refuses_an_unknown_line():
     cloud = ControlPlane()
     with pytest.raises(CloudError, match="InvalidPhysicalConnectionId.NotFound"):

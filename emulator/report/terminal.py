@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from emulator.captures import OPEN_HINT
@@ -100,8 +101,8 @@ def show_outcome(console: Console, outcome: RunOutcome) -> None:
                       f"{capture.packets} packets")
     if outcome.captures:
         console.print(f"[dim]{OPEN_HINT}[/dim]")
-    timings = ", ".join(f"{k} {v:.1f}" for k, v in outcome.timings.items())
-    console.print(f"[dim]timings (s): {timings}; cleanup: {outcome.cleanup}[/dim]")
+    console.print(f"[dim]{escape(timings_in_words(outcome.timings))}[/dim]")
+    console.print(f"[dim]cleanup: {escape(str(outcome.cleanup))}[/dim]")
     failed = [c for c in outcome.checks if not c.passed]
     if outcome.passed:
         console.print(f"[bold green]all {len(outcome.checks)} checks passed[/bold green]")
@@ -276,3 +277,14 @@ def route_tables(console: Console, network: Network) -> None:
     for node in network.nodes.values():
         if node.kind is NodeKind.CLOUD_ROUTER:
             console.print(route_table(network, node.id))
+
+
+TIMING_WORDS = {"build_s": "network built", "ready_s": "flows ready", "bgp_s": "BGP converged",
+                "checks_s": "checks", "total_s": "in all"}
+
+
+def timings_in_words(timings: dict[str, float]) -> str:
+    """The run's phases as a person reads them (the JSON report keeps the keys): `time: network built 1.0 s, ...`."""
+    parts = [f"{TIMING_WORDS.get(key, key.removesuffix('_s').replace('_', ' '))} {seconds:.1f} s"
+             for key, seconds in timings.items()]
+    return "time: " + ", ".join(parts)

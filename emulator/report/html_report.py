@@ -23,6 +23,7 @@ from emulator.captures import OPEN_HINT
 from emulator.checks.results import (BgpDetail, FailoverDetail, PerformanceDetail, PingDetail, ThroughputDetail,
                                      TracerouteDetail)
 from emulator.report import graph, json_report
+from emulator.report.terminal import timings_in_words
 from emulator.session import RunOutcome
 
 TEMPLATES = Environment(loader=PackageLoader("emulator.report", "templates"),
@@ -89,7 +90,8 @@ def render(outcome: RunOutcome, folder: Path) -> str:
         picture=picture, traced=f"{traced.src} -> {traced.dst}" if traced else "",
         hosts=prepared.network.hosts, matrix=_matrix(outcome), traceroutes=traceroutes, throughputs=throughputs,
         bgp_sessions=sessions, performance=performance, failovers=failovers, failover_plots=plots, links=links, steps=steps, route_tables=data["route_tables"], captures=captures, open_hint=OPEN_HINT, notes=data["notes"],
-        environment=data["environment"], timings=data["timings_s"], cleanup=data["cleanup"])
+        environment_rows=_environment_rows(data["environment"]), timings_text=timings_in_words(data["timings_s"]),
+        cleanup=data["cleanup"])
 
 
 def _failover_row(check) -> dict:
@@ -140,3 +142,17 @@ def write(outcome: RunOutcome, folder: Path) -> Path:
     page.write_text(render(outcome, folder))
     (folder / "report.json").write_text(json.dumps(json_report.build(outcome), indent=2) + "\n")
     return page
+
+
+def _environment_rows(environment: dict[str, Any]) -> list[tuple[str, str]]:
+    """The environment as rows a person reads: a nested value as `name value` pairs, never a Python dict."""
+    def plain(value: Any) -> str:
+        if isinstance(value, dict):
+            return ", ".join(f"{key.replace('_', ' ')} {plain(item)}" for key, item in value.items())
+        if isinstance(value, (list, tuple)):
+            return ", ".join(plain(item) for item in value)
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        return "-" if value is None else str(value)
+
+    return [(key.replace("_", " "), plain(value)) for key, value in environment.items() if key != "links"]

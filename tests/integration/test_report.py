@@ -43,3 +43,34 @@ def test_the_report_opens_offline_in_chromium_with_every_node(tmp_path):
     assert picture.returncode == 0 and shot.stat().st_size > 50_000, picture.stderr[-2000:]
     print(f"screenshot of the report: {shot}")
     assert cleanup.leftovers().empty()
+
+
+
+def _overflow_px(page: Path, profile: Path, width: int) -> int:
+    """How far the page is wider than a `width`-px viewport in Chromium (0: it fits). Headless Chromium keeps its
+    window at least about 500 px wide, so the page is measured in an iframe of that width (a phone at 390)."""
+    host = page.with_name(f"in-{width}px.html")
+    host.write_text(f'<!DOCTYPE html><html><head><title>-</title></head><body style="margin:0">'
+                    f'<iframe id="f" src="{page.name}" style="width:{width}px;height:900px;border:0"></iframe><script>'
+                    "document.getElementById('f').onload = function () { var d = this.contentDocument.documentElement;"
+                    " document.title = 'overflow=' + (d.scrollWidth - d.clientWidth); };</script></body></html>")
+    dom = _chromium(host, profile, "--allow-file-access-from-files", "--window-size=1600,1000",
+                    "--virtual-time-budget=5000", "--dump-dom")
+    assert dom.returncode == 0 and "overflow=" in dom.stdout, dom.stderr[-2000:]
+    return int(dom.stdout.split("<title>overflow=", 1)[1].split("<", 1)[0])
+
+
+def test_the_report_fits_a_phone_and_a_laptop_without_scrolling_sideways(tmp_path):
+    """Issue 25, section 5: with no viewport tag, a long path and wide tables, a 390 px phone scrolled the whole
+    page sideways (123 px before this test); now each wide table scrolls on its own."""
+    from tests.unit.test_html_report import _outcome
+
+    def write_scenario(data, name="scenario.yaml"):
+        import yaml
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        return path
+
+    page = html_report.write(_outcome(write_scenario, "Leased line lab"), tmp_path / "report")
+    for width in (390, 1280):
+        assert _overflow_px(page, tmp_path / f"profile-{width}", width) == 0, width

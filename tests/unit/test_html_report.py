@@ -26,7 +26,7 @@ def test_the_page_holds_the_picture_the_matrix_and_every_node(write_scenario, tm
     for node_id in outcome.prepared.network.nodes:
         if not node_id.endswith("@ap"):
             assert node_id in page, node_id
-    assert 'id="matrix"' in page and "NO_ROUTE" in page and "fix:" in page
+    assert 'id="matrix"' in page and "NO_ROUTE" in page and "as expected;" in page   # expected unreachable
     assert "http://" not in page.replace("http://www.w3.org", "") and "https://" not in page   # nothing fetched
     assert (tmp_path / "report.json").exists()
 
@@ -102,3 +102,15 @@ def test_failover_events_have_a_row_per_direction_and_the_probe_picture(tmp_path
     assert "<td>cloud to idc</td><td>16.83 s</td><td>16.00 s (15.5-19.0)</td>" in page
     assert "<td>pc-AAA / pc-BBB</td>" in page and "round trips lost 1683 of 2500; TCP survived" in page
     assert '<img src="failover.png"' in page and "&lt;declares&gt;" in page
+
+
+def test_the_page_reads_on_a_phone_and_says_things_in_words(write_scenario, tmp_path):
+    """Issue 25, section 5: no viewport tag, steps numbered 1, 2, 3, 5, 7 (their titles counted), a raw Python
+    dict under Environment, timings as JSON keys."""
+    page = html_report.write(_outcome(write_scenario, "Leased line lab"), tmp_path).read_text()
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+    assert "counter-increment: operation" in page and 'class="scroll"><table id="matrix">' in page
+    environment = page.split('<table id="environment">', 1)[1].split("</table>", 1)[0]
+    assert "{" not in environment and "<th>datapath</th><td>user</td>" in environment
+    assert "network built 1.0 s, in all 2.0 s" in page
+

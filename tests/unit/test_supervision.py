@@ -89,7 +89,10 @@ def test_a_helper_that_keeps_dying_is_not_restarted_for_ever():
 
 
 def test_popen_ended_says_how_it_ended_and_takes_a_stopped_helper_for_no_death():
-    process = _python("import os, signal, time; os.kill(os.getpid(), signal.SIGINT); time.sleep(5)")
+    # SIG_DFL first: a test run started in the background inherits SIGINT ignored (a shell without job control
+    # does that), and the child would sleep and exit 0 (seen in a fresh-clone run under nohup).
+    process = _python("import os, signal, time; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                      "os.kill(os.getpid(), signal.SIGINT); time.sleep(5)")
     process.communicate()
     assert supervision.popen_ended(lambda: process)() == "killed by SIGINT"
     assert supervision.popen_ended(lambda: None)() is None

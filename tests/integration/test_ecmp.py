@@ -18,7 +18,7 @@ from emulator.runtime.commands import run
 
 FLOWS = 16              # source ports 40000..40015: a fixed set, so the hash gives the same spread every run
 COUNT_WAIT_S = 10.0     # how long the counters may take to show a flow's packets (see _counted)
-DATAGRAMS = 5           # per flow, each from a new socket: a SYN (the server answers RST) or a datagram to port 9
+DATAGRAMS = 8           # per flow, each from a new socket: a SYN (the server answers RST) or a datagram to port 9
 SEND = ("import socket,sys\n"
         "kind={'tcp':socket.SOCK_STREAM,'udp':socket.SOCK_DGRAM}[sys.argv[3]]\n"
         "for _ in range(int(sys.argv[2])):\n"
@@ -54,7 +54,8 @@ def _tx_packets(prepared, port_name: str) -> int:
 
 
 def _counted(prepared, lines: tuple[str, ...], before: list[int]) -> list[int]:
-    """Each line's packets since `before`, once all the flow's DATAGRAMS are counted (or COUNT_WAIT_S passed).
+    """Each line's packets since `before`, once all the flow's DATAGRAMS are counted (or COUNT_WAIT_S passed: one
+    may be lost).
 
     The UDP sender exits as soon as its datagrams are queued (a SYN waits for its RST): under an emulated CPU
     (the VM lane's TCG) ovs-vswitchd can still be handling the flow's first upcall when the counters are read.
@@ -62,7 +63,7 @@ def _counted(prepared, lines: tuple[str, ...], before: list[int]) -> list[int]:
     deadline = time.monotonic() + COUNT_WAIT_S
     while True:
         delta = [_tx_packets(prepared, line) - was for line, was in zip(lines, before, strict=True)]
-        if sum(delta) >= DATAGRAMS or time.monotonic() > deadline:
+        if max(delta) >= DATAGRAMS or time.monotonic() > deadline:
             return delta
         time.sleep(0.05)
 
@@ -77,8 +78,11 @@ def test_flows_spread_over_both_lines_and_each_stays_on_one(ecmp_live, protocol)
         before = [_tx_packets(prepared, line) for line in lines]
         live.network.run_in(instance, [sys.executable, "-c", SEND, str(source_port), str(DATAGRAMS), protocol])
         delta = _counted(prepared, lines, before)
-        carried = [line for line, count in zip(lines, delta, strict=True) if count >= DATAGRAMS]
-        assert len(carried) == 1 and min(delta) < DATAGRAMS, (source_port, delta)
+        # One line carries the flow, the other at most one stray packet (seen on the host: [5, 1]); one datagram may
+        # be lost (in the VM lane's guest one UDP datagram in about 80 was; TCP's SYN is sent again). A hash that
+        # changes from socket to socket still fails: 8 sockets split 7/1 or better in 7 % of flows, not in 16 of 16.
+        carried = [line for line, count in zip(lines, delta, strict=True) if count >= DATAGRAMS - 1]
+        assert len(carried) == 1 and min(delta) <= 1, (source_port, delta)
         chosen[source_port] = carried[0]
     assert set(chosen.values()) == set(lines), chosen
     # The same flow again takes the same line.
@@ -86,7 +90,7 @@ def test_flows_spread_over_both_lines_and_each_stays_on_one(ecmp_live, protocol)
     before = [_tx_packets(prepared, line) for line in lines]
     live.network.run_in(instance, [sys.executable, "-c", SEND, str(again), str(DATAGRAMS), protocol])
     delta = dict(zip(lines, _counted(prepared, lines, before), strict=True))
-    assert delta[chosen[again]] >= DATAGRAMS
+    assert delta[chosen[again]] >= DATAGRAMS - 1, delta
 
 
 def test_the_multipath_flow_and_one_next_hop_flow_per_line_are_installed(ecmp_live):

@@ -129,7 +129,7 @@ class PerfResult:
             return f"error: {self.error}"
         if self.host_limited:
             return (f"host-limited: unshaped, this machine carries {self.unshaped_mbps:.1f} Mbit/s of this test, "
-                    f"below the {self.test.target_mbps:.1f} the line would deliver")
+                    f"below the {self.test.target_mbps:.1f} Mbit/s the line would deliver")
         return "pass" if self.passed else f"below {PASS_RATIO:.0%} of {self.test.target_mbps:.1f} Mbit/s"
 
     def to_json(self) -> dict:

@@ -80,6 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     perf.add_argument("--ideal-links", action="store_true", help="as for run")
     lab = scenario_verb("lab", "build the network and open an interactive shell to change it live (root)")
     lab.add_argument("--script", type=Path, metavar="FILE", help="run the lab commands in FILE instead of asking")
+    lab.add_argument("--artifacts", type=Path, metavar="DIR", default=Path("artifacts"),
+                     help="write captures to DIR/captures and the probe's files to DIR/probe (default ./artifacts)")
     generate = verbs.add_parser("generate", help="write a generated scenario (for scale tests)")
     generate.add_argument("kind", choices=["border-gateway"])
     generate.add_argument("--vpcs", type=int, required=True, metavar="N", help="number of VPCs (2..250)")
@@ -162,7 +164,7 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
     if args.verb == "lab":
         from emulator.lab_shell import run_lab
 
-        return run_lab(prepared, console, script=args.script)
+        return run_lab(prepared, console, script=args.script, artifacts=args.artifacts)
 
     if args.verb == "perf":
         return _perf(args, prepared, console)

@@ -2,13 +2,15 @@
 
 Every action goes through the control plane's rules, then the new plan
 reaches the controller and the Linux nodes without a restart. An action whose
-new plan changes the structure (a step that adds routers or links) answers
+new plan changes the structure (a step that adds routers or links: Plan.structure_change says which) answers
 `Changed(rebuild=True)` instead; the shell (lab_shell.py, which uses this
 module and never the other way round) then rebuilds the network.
 """
 
 from __future__ import annotations
 
+import re
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Network
@@ -37,12 +39,47 @@ class Changed:
     rebuild: bool = False
 
 
+PING_ECHOES = 3      # 0.4 s apart from the first to the last: a route that comes back within that is seen
+
+
+@dataclass(frozen=True)
+class Ping:
+    """The lab's `ping`: each echo's round trip by its sequence number (none: unanswered)."""
+
+    src: str
+    dst: str
+    rtt_ms: dict[int, float]
+
+    @classmethod
+    def parse(cls, src: str, dst: str, output: str) -> "Ping":
+        return cls(src, dst, {int(seq): float(ms) for seq, ms in re.findall(r"icmp_seq=(\d+) .*time=([0-9.]+) ms",
+                                                                             output)})
+
+    @property
+    def reachable(self) -> bool:
+        return bool(self.rtt_ms)
+
+    def describe(self) -> str:
+        """The round trip without the first echo's when later ones came back: the first also waits for ARP
+        across the line, which a real cloud's warm neighbour entries do not."""
+        answered = f"{len(self.rtt_ms)}/{PING_ECHOES} answered"
+        if not self.rtt_ms:
+            return f"{self.src} -> {self.dst}: unreachable ({answered})"
+        later = [ms for seq, ms in self.rtt_ms.items() if seq > 1]
+        if 1 in self.rtt_ms and later:
+            return (f"{self.src} -> {self.dst}: reachable, RTT {statistics.mean(later):.1f} ms ({answered}; "
+                    f"the first, {self.rtt_ms[1]:.1f} ms, left out: it can wait for ARP)")
+        return (f"{self.src} -> {self.dst}: reachable, RTT {statistics.mean(self.rtt_ms.values()):.1f} ms "
+                f"({answered})")
+
+
 class Lab:
     """Console actions on a running network. Each returns a line to show, or raises EmulatorError."""
 
-    def __init__(self, prepared: Prepared, live: Live) -> None:
+    def __init__(self, prepared: Prepared, live: Live, artifacts: Path = Path("artifacts")) -> None:
         self.prepared = prepared
         self.live = live
+        self.artifacts = artifacts     # captures and probe files go below it (`lab --artifacts DIR`)
         self.changed = False
         self.last_update_s = 0.0
         self.probe = None          # the live probe, while one runs (emulator.checks.live_probe.LiveProbe)
@@ -57,6 +94,7 @@ class Lab:
         renewed = prepare(self.prepared.scenario, generation=self.live.network.plan.generation + 1,
                           learned=self.live.learned)
         if renewed.plan.structure() != self.prepared.plan.structure():
+            done = f"{done}; it {renewed.plan.structure_change(self.prepared.plan)}"
             self.prepared = renewed
             return Changed(done, rebuild=True)
         self.last_update_s = self.live.apply(renewed)
@@ -180,8 +218,7 @@ class Lab:
 
     # ----- the live probe ---------------------------------------------------------------------------
 
-    def probe_start(self, src: str, dst: str, interval_ms: str = "10", say: Callable[[str], None] = print,
-                    folder: Path = Path("artifacts") / "probe") -> str:
+    def probe_start(self, src: str, dst: str, interval_ms: str = "10", say: Callable[[str], None] = print) -> str:
         """`probe start SRC DST [INTERVAL_MS]`: a numbered UDP echo every interval, told each second."""
         from emulator.checks.live_probe import LiveProbe
 
@@ -203,7 +240,8 @@ class Lab:
                                spawn=lambda host, argv: self.live.processes.spawn(node[host], argv),
                                src=pair.src, dst=pair.dst, src_ip=str(network.address_of(pair.src)),
                                dst_ip=str(network.address_of(pair.dst)), src_in_idc=pair.src in idc_servers,
-                               interval_ms=interval, say=say, folder=folder)
+                               dst_in_idc=pair.dst in idc_servers,
+                               interval_ms=interval, say=say, folder=self.artifacts / "probe")
         return (f"probing {pair.src} -> {pair.dst} every {interval} ms (a line a second; `probe stop` ends it)"
                 + ("" if pair.reachable else f"; the tables say it is unreachable now: {pair.explanation.message}"
                    if pair.explanation else ""))
@@ -217,14 +255,15 @@ class Lab:
     def explain(self, src: str, dst: str) -> PairResult:
         return explain_pair(self.prepared, src, dst)
 
-    def ping(self, src: str, dst: str) -> bool:
-        """One ping between two hosts, by cloud ID or address."""
+    def ping(self, src: str, dst: str) -> Ping:
+        """A few echoes between two hosts, by cloud ID or address."""
         result = self.explain(src, dst)
         src, dst = result.src, result.dst
         node = self.prepared.plan.node(src).name
         address = str(self.prepared.network.address_of(dst))
-        result = self.live.network.run_in(node, ["ping", "-n", "-c", "1", "-W", "1", address], check=False)
-        return result.returncode == 0
+        result = self.live.network.run_in(node, ["ping", "-n", "-c", str(PING_ECHOES), "-i", "0.2", "-W", "1",
+                                                 address], check=False)
+        return Ping.parse(src, dst, result.stdout)
 
     def check(self) -> list[CheckResult]:
         return run_checks(self.prepared, self.live.network, self.live.processes, lambda _line: None,
@@ -241,7 +280,8 @@ class Lab:
                                 ", ".join(routers))
         return route_table(self.prepared.network, router)
 
-    def capture_start(self, link: str, folder: Path = Path("artifacts") / "captures") -> str:
+    def capture_start(self, link: str) -> str:
+        folder = self.artifacts / "captures"
         files = self.live.recorder.start(select_ends(self.prepared.plan, [link]), folder, self.live.processes.spawn)
         return (f"capturing {link} on {len(files)} link ends into {folder} (at most {CAPTURE_PACKETS} packets "
                 f"each); `capture stop` closes the files")

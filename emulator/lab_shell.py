@@ -11,11 +11,12 @@
   bgp show customer|vbr the BGP table of the customer device (FRR) / what each VBR's (or bgw's) speaker holds
   table ROUTER          the route table as the console shows it (ROUTER: a router's or a VPC's ID)
   flows ROUTER          the flows installed on its bridge
-  ping SRC DST          one ping between two hosts (cloud IDs or addresses)
+  ping SRC DST          three echoes between two hosts (cloud IDs or addresses), with the RTT
   explain SRC DST       the path, or where and why it breaks
   check                 the scenario's checks again
   steps / step          the tutorial's steps / apply the next one
-  capture start LINK    record a link (pc-AAA, ri-AAA, ..., all) into artifacts/captures, one pcap per end
+  capture start LINK    record a link (pc-AAA, ri-AAA, ..., all) into DIR/captures, one pcap per end
+                        (DIR: lab --artifacts DIR, default ./artifacts)
   capture stop          close the captures and say where they are
   probe start SRC DST [INTERVAL_MS]   a UDP echo every 10 ms, told each second (lines used, losses, outages)
   probe stop            stop it and sum it up
@@ -43,6 +44,12 @@ from emulator.runner import live_network
 from emulator.session import Prepared
 
 
+def say(console: Console, markup: str) -> None:
+    """A long line: on a terminal wrapped between words at its width (the terminal itself would cut `192.16` /
+    `8.1.0/24`), into a file or pipe one line, for the scripts and tests that read it."""
+    console.print(markup, highlight=False, soft_wrap=not console.is_terminal)
+
+
 class LabShell(CLI):
     prompt = "cloud-lab> "
 
@@ -50,7 +57,7 @@ class LabShell(CLI):
         # Mininet's CLI.__init__ starts the loop at once; set up what it would, and start in start().
         self.lab = lab
         self.console = console
-        self.rebuild = False
+        self.rebuild = ""          # why the last action needs the network rebuilt (Changed.message), if it does
         self.running = ""          # the command in progress, for the line a Ctrl-C prints
         self.mn = lab.live.network.net
         self.locals = {"net": self.mn}
@@ -64,11 +71,13 @@ class LabShell(CLI):
             self.use_rawinput = False
             self.prompt = ""
 
-    def start(self) -> None:
+    def start(self, banner: bool = True) -> None:
+        """The loop; `banner`: the command list first (once a lab: a rebuild does not print it again)."""
         setLogLevel("output")   # Mininet prints node output at this level
         try:
-            if self.interactive:
+            if self.interactive and banner:
                 self.console.print(__doc__.split("\n\n", 1)[1].rstrip())
+            if self.interactive:
                 self.initReadline()
             while True:
                 try:
@@ -105,11 +114,11 @@ class LabShell(CLI):
         try:
             outcome = action()
         except EmulatorError as error:
-            self.console.print(f"[red]refused[/red] {error.render()}", soft_wrap=True)
+            say(self.console, f"[red]refused[/red] {escape(error.render())}")
             return False
         if isinstance(outcome, Changed):
             if outcome.rebuild:
-                self.rebuild = True
+                self.rebuild = outcome.message
                 return True
             outcome = outcome.message
         if outcome is not None:
@@ -206,12 +215,11 @@ class LabShell(CLI):
             self.console, self.lab.prepared.network, self.lab.explain(*args)))
 
     def do_ping(self, line: str) -> bool:
-        """ping SRC DST: one ping between two hosts, by cloud ID or address"""
+        """ping SRC DST: three echoes between two hosts, by cloud ID or address, and their round trip"""
         args = self._args(line, 2, "ping SRC DST")
         if not args:
             return False
-        return self._do(lambda: f"{args[0]} -> {args[1]}: "
-                                f"{'reachable' if self.lab.ping(*args) else 'unreachable'}")
+        return self._do(lambda: self.lab.ping(*args).describe())
 
     def do_check(self, line: str) -> bool:
         """check: run the scenario's checks again"""
@@ -255,7 +263,7 @@ class LabShell(CLI):
         return False
 
     def _say(self, text: str) -> None:
-        self.console.print(f"[cyan]{text}[/cyan]", highlight=False, soft_wrap=True)
+        say(self.console, f"[cyan]{escape(text)}[/cyan]")
 
     def do_wait(self, line: str) -> bool:
         """wait SECONDS: let time pass (a script watching a probe across a change)"""
@@ -275,7 +283,8 @@ class LabShell(CLI):
         return self._do(self.lab.step)
 
 
-def run_lab(prepared: Prepared, console: Console, script: Path | None = None) -> int:
+def run_lab(prepared: Prepared, console: Console, script: Path | None = None,
+            artifacts: Path = Path("artifacts")) -> int:
     """Build, open the shell, rebuild when a step adds routers or links; tear down at the end."""
     from emulator.report import terminal
 
@@ -287,13 +296,15 @@ def run_lab(prepared: Prepared, console: Console, script: Path | None = None) ->
         except OSError as exc:
             raise EmulatorError(f"cannot read the lab script {script}: {exc.strerror}") from None
     terminal.show_steps(console, prepared.scenario)
+    first = True
     while True:
         with live_network(prepared, progress=lambda line: console.print(f"[dim]- {line}[/dim]"),
                           adjustable_lines=True) as live:
-            lab = Lab(prepared, live)
+            lab = Lab(prepared, live, artifacts)
             shell = LabShell(lab, console, queued)
-            shell.start()
+            shell.start(banner=first)
+            first = False
             if not shell.rebuild:
                 return 0
             prepared, queued = lab.prepared, shell.cmdqueue or None
-            console.print("[yellow]this step adds routers or links: rebuilding the network[/yellow]")
+            say(console, f"[yellow]{escape(shell.rebuild)}: rebuilding the network[/yellow]")

@@ -126,6 +126,10 @@ class Plan:
         return (tuple((n.name, n.id, n.kind, n.dpid, n.interfaces, n.bridges) for n in self.nodes),
                 tuple(replace(link, active=True, impairment=None) for link in self.links))
 
+    def structure_change(self, before: "Plan") -> str:
+        """Why this plan needs a rebuild after `before`, in the console's words: what it adds or removes."""
+        return _structure_change(before, self)
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1, sort_keys=True)
 
@@ -302,3 +306,40 @@ def _forwarding(network: Network, node: Node, mine: list[PlanInterface],
             add(route.prefix, resolved, f"{route.kind.value} -> {route.target}" if resolved else "next hop not found",
                 route.local)
     return tuple(entries.values())
+
+
+_NAMED_LINKS = {LinkKind.LEASED_LINE: ("leased line", "leased lines"),
+                LinkKind.LEASED_LINE_TRUNK: ("leased line", "leased lines"),
+                LinkKind.ROUTER_INTERFACE: ("router interface pair", "router interface pairs"),
+                LinkKind.VSWITCH: ("vSwitch", "vSwitches"), LinkKind.ATTACHMENT: ("attachment", "attachments"),
+                LinkKind.PEERING: ("peering", "peerings")}
+_HELPERS = (NodeKind.ACCESS_POINT, NodeKind.BGP_SPEAKER, NodeKind.HEALTH_PROBER)   # their labels name their owner
+
+
+def _listed(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _structure_change(before: Plan, after: Plan) -> str:
+    """"adds VBR Line-1 (vbr-line1), its access point and leased line pc-AAA": nodes by their labels (a helper's
+    internal ID left out), the cloud's links by their IDs, one kind together."""
+    def nodes(plan: Plan) -> dict[str, str]:
+        return {n.id: n.label if n.label == n.id or n.kind in _HELPERS else f"{n.label} ({n.id})"
+                for n in plan.nodes}
+
+    def links(plan: Plan) -> dict[str, LinkKind]:
+        return {link.cloud_id: link.kind for link in plan.links if link.kind in _NAMED_LINKS and link.cloud_id}
+
+    parts = []
+    for verb, older, newer in (("adds", before, after), ("removes", after, before)):
+        old_nodes, new_nodes = nodes(older), nodes(newer)
+        things = [label for id_, label in new_nodes.items() if id_ not in old_nodes]
+        old_links, new_links = links(older), links(newer)
+        by_kind: dict[tuple[str, str], list[str]] = {}
+        for id_, kind in new_links.items():
+            if id_ not in old_links:
+                by_kind.setdefault(_NAMED_LINKS[kind], []).append(id_)
+        things += [f"{names[len(ids) > 1]} {_listed(ids)}" for names, ids in by_kind.items()]
+        if things:
+            parts.append(f"{verb} {_listed(things)}")
+    return " and ".join(parts) or "changes the interfaces of its routers"

@@ -23,9 +23,10 @@ SERVER_SECONDS = 24 * 3600
 
 class LiveProbe:
     def __init__(self, *, plan: Plan, spawn: Callable[[str, list[str]], subprocess.Popen], src: str, dst: str,
-                 src_ip: str, dst_ip: str, src_in_idc: bool, interval_ms: int, say: Callable[[str], None],
-                 folder: Path) -> None:
+                 src_ip: str, dst_ip: str, src_in_idc: bool, dst_in_idc: bool, interval_ms: int,
+                 say: Callable[[str], None], folder: Path) -> None:
         self.src, self.dst, self.src_ip, self.src_in_idc, self.say = src, dst, src_ip, src_in_idc, say
+        self.crosses_lines = src_in_idc != dst_in_idc       # a pair of VPCs (or of IDC servers) uses no line
         self.sniffers = Sniffers(plan, [LIVE_PORT], folder)
         self.offsets = {line: 0 for line in self.sniffers.files}
         self.server = self.client = None
@@ -42,6 +43,7 @@ class LiveProbe:
         self.started = time.monotonic()
         self.sent = self.answered = 0
         self.outages: list[dict] = []
+        self.silent_since: int | None = None     # the second from which nothing came back, while that lasts
         self.thread = threading.Thread(target=self._follow, daemon=True, name="live-probe")
         self.thread.start()
 
@@ -55,16 +57,16 @@ class LiveProbe:
             if "outage" in message:
                 outage = message["outage"]
                 self.outages.append(outage)
-                self.say(f"probe {self.src} -> {self.dst}: outage of {outage['duration_s']:.2f} s "
-                         f"({outage['lost']} probes lost) from {outage['start_s']:.1f} s, over")
+                self.say(f"probe {self.src} -> {self.dst}: an outage ended: {outage['duration_s']:.2f} s from "
+                         f"{outage['start_s']:.1f} s, {outage['lost']} probes lost")
                 continue
             self.sent += message["sent"]
             self.answered += message["answered"]
-            paths = lines_carrying(self._new_datagrams(), float("-inf"), float("inf"), self.src_in_idc)
-            rtt = f", RTT {message['rtt_ms']:.1f} ms" if message["rtt_ms"] is not None else ""
-            self.say(f"probe {message['t']:>4} s: {message['answered']:>3}/{message['sent']} answered{rtt}; "
-                     f"to the IDC over {', '.join(paths['cloud_to_idc']) or '-'}, "
-                     f"from it over {', '.join(paths['idc_to_cloud']) or '-'}")
+            if message["sent"] and not message["answered"]:
+                self.silent_since = message["t"] - 1 if self.silent_since is None else self.silent_since
+            elif message["answered"]:
+                self.silent_since = None
+            self.say(self._second(message))
         if self.stopping:
             return
         try:     # its processes run out of Ctrl-C's reach; if one ends anyway, it is said
@@ -73,6 +75,16 @@ class LiveProbe:
             status = "its output closed"
         self.say(f"probe {self.src} -> {self.dst}: the probe ended on its own ({status}); `probe stop` sums up "
                  "what it saw")
+
+    def _second(self, message: dict) -> str:
+        """One second of the probe: answers, round trip, and the lines each way when the pair crosses them."""
+        rtt = f", RTT {message['rtt_ms']:.1f} ms" if message["rtt_ms"] is not None else ""
+        said = f"probe {message['t']:>4} s: {message['answered']:>3}/{message['sent']} answered{rtt}"
+        if not self.crosses_lines:
+            return said
+        paths = lines_carrying(self._new_datagrams(), float("-inf"), float("inf"), self.src_in_idc)
+        return (f"{said}; to the IDC over {', '.join(paths['cloud_to_idc']) or 'no line'}, "
+                f"from it over {', '.join(paths['idc_to_cloud']) or 'no line'}")
 
     def _stop_processes(self) -> None:
         terminate(self.client)
@@ -99,8 +111,16 @@ class LiveProbe:
         self.stopping = True
         self._stop_processes()
         self.thread.join(timeout=5)
-        lost = self.sent - self.answered
-        outages = "; ".join(f"{o['duration_s']:.2f} s from {o['start_s']:.1f} s ({o['lost']} lost)"
-                            for o in self.outages) or "none"
         return (f"probe {self.src} -> {self.dst} stopped after {time.monotonic() - self.started:.0f} s: "
-                f"{self.sent} sent, {lost} unanswered; outages: {outages}")
+                + summary(self.sent, self.answered, self.outages, self.silent_since))
+
+
+def summary(sent: int, answered: int, outages: list[dict], silent_since: int | None) -> str:
+    """What a stopped probe saw: an outage still going on, or no answer at all, is said as such."""
+    said = f"{sent} sent, {sent - answered} unanswered; "
+    if sent and not answered:
+        return said + "no probe was answered"
+    ended = [f"{o['duration_s']:.2f} s from {o['start_s']:.1f} s ({o['lost']} lost)" for o in outages]
+    if silent_since is not None:
+        ended.append(f"one still going on since {silent_since} s")
+    return said + "outages: " + ("; ".join(ended) or "none")

@@ -10,14 +10,19 @@ import uuid
 from emulator.runtime import cleanup
 
 
+def loose(pattern: str) -> str:
+    """A regular expression whose single spaces match any white space: rich wraps long lines between words."""
+    return re.sub(r"(?<! ) (?![ +*?])", r"\\s+", pattern)
+
+
 class Screen:
     """A tmux session running one command: type lines, read what the terminal shows."""
 
-    def __init__(self, command: str, cwd: str) -> None:
+    def __init__(self, command: str, cwd: str, width: int = 200, height: int = 50) -> None:
         self.name = f"lab-{uuid.uuid4().hex[:8]}"
         self.seen = 0
-        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", "200", "-y", "50", "-c", cwd, command],
-                       check=True)
+        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height), "-c", cwd,
+                        command], check=True)
 
     def type(self, line: str) -> None:
         subprocess.run(["tmux", "send-keys", "-t", self.name, line, "Enter"], check=True)
@@ -30,6 +35,11 @@ class Screen:
     def text(self) -> str:
         return subprocess.run(["tmux", "capture-pane", "-t", self.name, "-p", "-J", "-S", "-5000"], capture_output=True,
                               text=True).stdout
+
+    def rows(self) -> list[str]:
+        """The screen's rows as the terminal shows them: a line the terminal wrapped is two rows here."""
+        return subprocess.run(["tmux", "capture-pane", "-t", self.name, "-p", "-S", "-5000"], capture_output=True,
+                              text=True).stdout.splitlines()
 
     def wait_for(self, pattern: str, seconds: float) -> re.Match:
         """The first match of `pattern` in what appeared since the last match (so a later state is not read off

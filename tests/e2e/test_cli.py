@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -208,8 +209,12 @@ def test_lab_script_steps_through_the_tutorial_and_changes_the_live_network(tmp_
     assert result.returncode == 0, out + result.stderr
     assert out.count("rebuilding the network") == 2
     assert "fix: add `ip route 192.168.0.0/16 10.100.0.1` on customer-router" in out
-    pings = [line for line in out.splitlines() if line.startswith("idc-server-1 -> i-vpcb-1: ") and "reachable" in line]
-    assert pings == ["idc-server-1 -> i-vpcb-1: reachable", "idc-server-1 -> i-vpcb-1: unreachable"]
+    pings = re.findall(r"^(idc-server-1 -> i-vpcb-1: (?:un)?reachable)\b(.*)$", out, re.MULTILINE)
+    assert [verdict for verdict, _ in pings] == ["idc-server-1 -> i-vpcb-1: reachable",
+                                                 "idc-server-1 -> i-vpcb-1: unreachable"], out
+    assert re.fullmatch(r", RTT [\d.]+ ms \(3/3 answered; the first, [\d.]+ ms, left out: it can wait for ARP\)",
+                        pings[0][1]), pings
+    assert pings[1][1] == " (0/3 answered)", pings
     assert "usage: ri deactivate|activate RI_ID" in out
     assert "192.168.0.0/16" in out and "inactive" in out
     assert "Traceback" not in out + result.stderr
@@ -234,7 +239,7 @@ def test_lab_script_brings_bgp_up_with_the_last_step_and_follows_a_withdrawal(tm
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
     assert "rebuilding the network" in out
-    pings = [line for line in out.splitlines() if " -> " in line and line.endswith("reachable")]
+    pings = re.findall(r"^(\S+ -> \S+: (?:un)?reachable)\b", out, re.MULTILINE)
     assert pings == ["idc-server-1 -> i-vpcb-1: unreachable", "idc-server-1 -> i-vpcb-1: reachable",
                      "i-vpcb-1 -> idc-server-1: unreachable", "i-vpcb-1 -> idc-server-1: reachable"], out
     assert "the customer device withdraws 172.16.0.0/12 (routes settled in" in out

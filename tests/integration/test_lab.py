@@ -20,18 +20,18 @@ def lab():
 def _reachable_within(lab: Lab, src: str, dst: str, seconds: float) -> float | None:
     started = time.monotonic()
     while time.monotonic() - started < seconds:
-        if lab.ping(src, dst):
+        if lab.ping(src, dst).reachable:
             return time.monotonic() - started
     return None
 
 
 def test_deactivate_then_activate_a_router_interface(lab):
-    assert lab.ping("idc-server-1", "i-vpcb-1")
-    assert lab.ping("172.16.1.10", "192.168.1.10")          # hosts by address, as a user may type them
+    assert lab.ping("idc-server-1", "i-vpcb-1").reachable
+    assert lab.ping("172.16.1.10", "192.168.1.10").reachable          # hosts by address, as a user may type them
     lab.deactivate("ri-AAA")
-    assert not lab.ping("idc-server-1", "i-vpcb-1")
+    assert not lab.ping("idc-server-1", "i-vpcb-1").reachable
     assert lab.explain("idc-server-1", "i-vpcb-1").explanation.code == "INTERFACE_NOT_ACTIVE"
-    assert lab.ping("idc-server-1", "i-vpca-1"), "the other VPC's pair is untouched"
+    assert lab.ping("idc-server-1", "i-vpca-1").reachable, "the other VPC's pair is untouched"
     lab.activate("ri-AAA")
     assert _reachable_within(lab, "idc-server-1", "i-vpcb-1", 1.0) is not None
     assert lab.last_update_s < 1.0
@@ -39,7 +39,7 @@ def test_deactivate_then_activate_a_router_interface(lab):
 
 def test_a_deleted_route_breaks_the_return_path_and_adding_it_back_restores_it(lab):
     lab.delete_route("vrt-87654321", "172.16.0.0/12")
-    assert not lab.ping("idc-server-1", "i-vpcb-1")
+    assert not lab.ping("idc-server-1", "i-vpcb-1").reachable
     assert lab.explain("idc-server-1", "i-vpcb-1").explanation.code == "NO_RETURN_ROUTE"
     lab.add_route("vrt-87654321", "172.16.0.0/12", "RouterInterface", "ri-BBB")
     assert _reachable_within(lab, "idc-server-1", "i-vpcb-1", 1.0) is not None
@@ -54,13 +54,13 @@ def test_refused_actions_change_nothing(lab):
         lab.add_route("vbr-12345678", "192.168.0.0/16", "RouterInterface", "ri-BBB")   # the peer's interface
     assert caught.value.code in ("InvalidCIDRBlock.Duplicate", "InvalidNextHop.NotOwnInterface")
     assert lab.prepared.plan.generation == generation
-    assert lab.ping("idc-server-1", "i-vpcb-1")
+    assert lab.ping("idc-server-1", "i-vpcb-1").reachable
 
 
 def test_leased_line_down_and_up(lab):
     lab.line("pc-AAA", up=False)
-    assert not lab.ping("idc-server-1", "i-vpcb-1")
-    assert not lab.ping("i-vpca-1", "idc-server-1")
+    assert not lab.ping("idc-server-1", "i-vpcb-1").reachable
+    assert not lab.ping("i-vpca-1", "idc-server-1").reachable
     assert lab.explain("idc-server-1", "i-vpca-1").explanation.code == "INTERFACE_NOT_ACTIVE"
     lab.line("pc-AAA", up=True)
     assert _reachable_within(lab, "idc-server-1", "i-vpcb-1", 2.0) is not None
@@ -78,11 +78,12 @@ def test_checks_follow_the_changed_state(lab):
 
 
 def test_capture_start_and_stop_in_the_lab(lab, tmp_path):
-    said = lab.capture_start("ri-AAA", tmp_path)
-    assert "2 link ends" in said
-    assert lab.ping("idc-server-1", "i-vpcb-1")
+    lab.artifacts = tmp_path          # `lab --artifacts DIR`
+    said = lab.capture_start("ri-AAA")
+    assert "2 link ends" in said and str(tmp_path / "captures") in said
+    assert lab.ping("idc-server-1", "i-vpcb-1").reachable
     listed = lab.capture_stop()
-    files = sorted(tmp_path.glob("*.pcap"))
+    files = sorted((tmp_path / "captures").glob("*.pcap"))
     assert len(files) == 2 and all(path.stat().st_size > 24 for path in files)
     assert "wireshark" in listed and " 0 packets" not in listed
     assert lab.capture_stop() == "no capture is running"

@@ -100,6 +100,42 @@ class Counters:
                 "mbps": round(self.mbps, 2), "pps": round(self.pps)}
 
 
+def rx_counters(net_dev: str, interface: str) -> tuple[int, int] | None:
+    """Received bytes and packets of `interface` in a /proc/net/dev text; None if it is not listed."""
+    for line in net_dev.splitlines():
+        name, found, figures = line.partition(":")
+        if found and name.strip() == interface:
+            fields = figures.split()
+            return int(fields[0]), int(fields[1])
+    return None
+
+
+ACTIVE_SHARE = 0.1     # a sample interval carrying less than this share of the mean: the transfer has ended
+
+
+def counters_over_last(samples: list[tuple[float, int, int]], seconds: float) -> Counters:
+    """The counters over the last `seconds` of the transfer, from (time, bytes, packets) samples: what iperf3's
+    figure covers (its first second omitted, set-up and teardown not counted). The transfer ends at the last
+    sample interval that still carried traffic (ACTIVE_SHARE of the mean); the start is interpolated."""
+    if len(samples) < 2:
+        return Counters(0, 0, seconds)
+    steps = list(zip(samples, samples[1:], strict=False))
+    mean = (samples[-1][1] - samples[0][1]) / len(steps)
+    active = [i for i, (a, b) in enumerate(steps) if b[1] - a[1] > ACTIVE_SHARE * mean]
+    end = samples[active[-1] + 1] if active else samples[-1]
+    start_t = max(samples[0][0], end[0] - seconds)
+
+    def at(t: float) -> tuple[float, float]:
+        for (t0, b0, p0), (t1, b1, p1) in steps:
+            if t0 <= t <= t1:
+                share = (t - t0) / (t1 - t0) if t1 > t0 else 0.0
+                return b0 + share * (b1 - b0), p0 + share * (p1 - p0)
+        return float(samples[0][1]), float(samples[0][2])
+
+    start_bytes, start_packets = at(start_t)
+    return Counters(round(end[1] - start_bytes), round(end[2] - start_packets), end[0] - start_t)
+
+
 @dataclass(frozen=True)
 class PerfResult:
     test: PerfTest

@@ -83,7 +83,7 @@ def measure(server_ip: str, port: int, duration: int, connect_timeout: float = 5
         error = getattr(result, "error", None) if result is not None else "no result"
         if not error:
             receiver = result.json if reverse else result.json.get("server_output_json", result.json)
-            intervals = [interval["sum"]["bits_per_second"] / 1e6 for interval in receiver.get("intervals", [])]
+            intervals = measured_intervals(receiver)
             if udp:
                 return {**udp_figures(result.json), "intervals_mbps": intervals, "error": None}
             return {"sent_mbps": result.sent_Mbps, "received_mbps": result.received_Mbps,
@@ -92,6 +92,13 @@ def measure(server_ip: str, port: int, duration: int, connect_timeout: float = 5
             return {"error": str(error)}
         del client
         time.sleep(0.2)
+
+
+def measured_intervals(receiver: dict) -> list[float]:
+    """The receiver's per-second Mbit/s over the seconds the figure covers: not the omitted first second (TCP),
+    nor the fraction of a second the server reports after the end (the plot drew 5 points for a 3 s test)."""
+    return [interval["sum"]["bits_per_second"] / 1e6 for interval in receiver.get("intervals", [])
+            if not interval["sum"].get("omitted") and interval["sum"].get("seconds", 1.0) >= 0.5]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -94,6 +94,7 @@ def plot(report: PerfReport, path: Path) -> None:
 
     matplotlib.use("Agg")     # no display: files only
     from matplotlib import pyplot
+    from matplotlib.ticker import MaxNLocator
 
     figure, (tcp_axes, udp_axes, rtt_axes) = pyplot.subplots(3, 1, figsize=(10, 11))
     for axes, protocol in ((tcp_axes, "tcp"), (udp_axes, "udp")):
@@ -107,7 +108,8 @@ def plot(report: PerfReport, path: Path) -> None:
             axes.axhline(report.configured_mbps, color="grey", linestyle="--", label="configured rate")
         axes.set_title(f"{protocol.upper()}: per-second throughput at the receiver, --from {report.src} "
                        f"--to {report.dst}")
-        axes.set_xlabel("second of the test")
+        axes.set_xlabel("second of the test (after the omitted first second of a TCP test)")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_ylabel("Mbit/s")
         axes.grid(True, alpha=0.3)
         axes.legend(fontsize="small")

@@ -45,3 +45,28 @@ def test_json_has_the_documented_fields():
     assert counters.mbps == pytest.approx(100.0) and counters.pps == pytest.approx(8333.3, rel=1e-3)
     assert RttSeries((1.0, 2.0, 3.0), 4).summary() == {"min": 1.0, "avg": 2.0, "max": 3.0, "mdev": 0.816,
                                                        "sent": 4, "received": 3}
+
+
+def test_the_receivers_counters_cover_the_seconds_iperf3_measured_not_the_whole_run():
+    """Issue 25, section 4: counters of the whole run (set-up, the omitted second, teardown) over the nominal
+    3 s read 130-151 Mbit/s on a 100 Mbit/s line."""
+    from emulator.perf_model import counters_over_last
+
+    rate = 12_500_000 // 10            # bytes per 0.1 s sample: 100 Mbit/s
+    samples = [(0.0, 0, 0), (0.5, 0, 0)]                                          # set-up: nothing yet
+    samples += [(0.5 + 0.1 * i, rate * i, 1000 * i) for i in range(1, 41)]       # 1 s omitted + 3 s measured
+    samples += [(4.5 + 0.1 * i, rate * 40 + 10 * i, 40_000 + i) for i in range(1, 11)]   # teardown: a trickle
+    counters = counters_over_last(samples, 3.0)
+    assert counters.seconds == pytest.approx(3.0)
+    assert counters.mbps == pytest.approx(100.0, rel=0.01) and counters.pps == pytest.approx(10_000, rel=0.01)
+
+
+def test_rx_counters_reads_one_interface_of_proc_net_dev():
+    from emulator.perf_model import rx_counters
+
+    text = ("Inter-|   Receive                            |  Transmit\n"
+            " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets\n"
+            "    lo:       0       0    0    0    0     0          0         0        0       0\n"
+            "cesrv1-eth0: 123456789  98765    0    0    0     0          0         0    555     7\n")
+    assert rx_counters(text, "cesrv1-eth0") == (123456789, 98765)
+    assert rx_counters(text, "cesrv2-eth0") is None

@@ -173,7 +173,7 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
     from emulator.report import json_report
 
     terminal.show_steps(console, loaded)
-    outcome = runner.execute(prepared, progress=lambda line: console.print(f"[dim]- {line}[/dim]"),
+    outcome = runner.execute(prepared, progress=terminal.progress_printer(console),
                              artifacts=args.artifacts, capture=args.capture, ideal_links=args.ideal_links)
     terminal.show_outcome(console, outcome)
     if args.json is not None:
@@ -198,7 +198,7 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
 def _perf(args: argparse.Namespace, prepared, console: Console) -> int:
     from emulator import runner, session
     from emulator.checks.performance import require_reachable, run_performance
-    from emulator.report import perf_report
+    from emulator.report import perf_report, terminal
 
     src, _ = session.resolve_host(prepared, args.src)
     dst, _ = session.resolve_host(prepared, args.dst)
@@ -209,7 +209,7 @@ def _perf(args: argparse.Namespace, prepared, console: Console) -> int:
         if target is not None and not os.access(target.parent if str(target.parent) else Path("."), os.W_OK):
             raise EmulatorError(f"cannot write {target}: its directory is missing or not writable",
                                 fix="choose a writable path")
-    progress = lambda line: console.print(f"[dim]- {line}[/dim]")  # noqa: E731
+    progress = terminal.progress_printer(console)
     with runner.live_network(prepared, progress=progress, ideal_links=args.ideal_links) as live:
         report = run_performance(prepared, live.network, live.processes, src, dst, args.duration, args.streams,
                                  progress, environment=live.environment_json())

@@ -294,14 +294,22 @@ class Lab:
                  for capture in files]
         return "\n".join([*lines, OPEN_HINT])
 
-    def flows(self, node_id: str) -> str:
+    def flows(self, node_id: str, raw: bool = False) -> Table | str:
+        """The OpenFlow flows on a router's bridge, as a table (or as ovs-ofctl prints them)."""
+        from emulator.report.flow_table import flows_table, parse_dump_flows
+
         try:
             node = self.prepared.plan.node(self._router(node_id))
         except StopIteration:
             raise ScenarioError(f"no node {node_id}", fix="give a VBR or VRouter ID, or a node name") from None
         if node.dpid is None:
             raise ScenarioError(f"{node_id} is not an OpenFlow bridge", fix="give a VBR or VRouter ID")
-        return run(["ovs-ofctl", "-O", "OpenFlow13", "dump-flows", node.name]).stdout
+        out = run(["ovs-ofctl", "-O", "OpenFlow13", "dump-flows", node.name]).stdout
+        if raw:
+            return out.rstrip()
+        flows = parse_dump_flows(out)
+        return flows_table(f"{node.id} ({node.name}): {len(flows)} flows; `flows {node_id} raw` shows "
+                           "ovs-ofctl's own lines", flows)
 
 
 LINE_SETTINGS = {"latency": ("latency_ms", MAX_LATENCY_MS), "jitter": ("jitter_ms", MAX_LATENCY_MS),

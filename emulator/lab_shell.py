@@ -10,7 +10,7 @@
   bgp advertise|withdraw PREFIX   the customer device starts / stops advertising PREFIX
   bgp show customer|vbr the BGP table of the customer device (FRR) / what each VBR's (or bgw's) speaker holds
   table ROUTER          the route table as the console shows it (ROUTER: a router's or a VPC's ID)
-  flows ROUTER          the flows installed on its bridge
+  flows ROUTER [raw]    the flows installed on its bridge, as a table (raw: ovs-ofctl's lines)
   ping SRC DST          three echoes between two hosts (cloud IDs or addresses), with the RTT
   explain SRC DST       the path, or where and why it breaks
   check                 the scenario's checks again
@@ -202,9 +202,12 @@ class LabShell(CLI):
         return bool(args) and self._do(lambda: self.console.print(self.lab.route_table(args[0])))
 
     def do_flows(self, line: str) -> bool:
-        """flows ROUTER: the OpenFlow flows installed on its bridge"""
-        args = self._args(line, 1, "flows ROUTER")
-        return bool(args) and self._do(lambda: self.lab.flows(args[0]).rstrip())
+        """flows ROUTER [raw]: the OpenFlow flows installed on its bridge, as a table (raw: as ovs-ofctl prints)"""
+        words = line.split()
+        if len(words) not in (1, 2) or words[1:] not in ([], ["raw"]):
+            self.console.print("usage: flows ROUTER [raw]")
+            return False
+        return self._do(lambda: self.lab.flows(words[0], raw=len(words) == 2))
 
     def do_explain(self, line: str) -> bool:
         """explain SRC DST: the path, or where and why it breaks"""
@@ -298,7 +301,7 @@ def run_lab(prepared: Prepared, console: Console, script: Path | None = None,
     terminal.show_steps(console, prepared.scenario)
     first = True
     while True:
-        with live_network(prepared, progress=lambda line: console.print(f"[dim]- {line}[/dim]"),
+        with live_network(prepared, progress=terminal.progress_printer(console),
                           adjustable_lines=True) as live:
             lab = Lab(prepared, live, artifacts)
             shell = LabShell(lab, console, queued)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from emulator.captures import OPEN_HINT
 from emulator.checks.results import (BgpDetail, CheckResult, FailoverDetail, PerformanceDetail, PingDetail,
@@ -22,17 +26,32 @@ def _mark(ok: bool) -> str:
     return "[green]PASS[/green]" if ok else "[red]FAIL[/red]"
 
 
+def hanging(lead: str, text: str, style: str = "") -> Table:
+    """`lead`, then `text` whose wrapped lines stay under its first word (at 80 columns a note or a step takes
+    two or three lines: they must not run back to the left edge)."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True, justify="right")
+    grid.add_column()
+    grid.add_row(Text(lead, style), Text(text, style))
+    return grid
+
+
+def progress_printer(console: Console) -> Callable[[str], None]:
+    """What `run`, `perf` and `lab` say while they build: `- ` and the line, as plain text (never markup)."""
+    return lambda line: console.print(hanging("-", line, "dim"))
+
+
 def show_steps(console: Console, scenario: Scenario) -> None:
-    console.print(f"[bold]{scenario.title or scenario.name}[/bold]")
+    console.print(Text(scenario.title or scenario.name, "bold"))
     if scenario.reference:
-        console.print(f"[dim]{scenario.reference}[/dim]")
+        console.print(Text(scenario.reference, "dim"))
     number = 0
     for line in scenario.steps:
         if line.startswith("Step "):
-            console.print(f"[bold]{line}[/bold]")
+            console.print(Text(line, "bold"))
         else:
             number += 1
-            console.print(f"  {number:2}. {line}")
+            console.print(hanging(f"  {number:2}.", line))
     if not scenario.complete:
         console.print(f"[yellow]stopped after step {scenario.steps_applied} of {scenario.steps_total}: "
                       f"the scenario's own expectations are not checked[/yellow]")
@@ -114,34 +133,30 @@ MATRIX_ROWS_SHOWN = 40
 
 
 def show_checks(console: Console, checks: list[CheckResult]) -> None:
-    table = Table(title="Checks", title_justify="left")
-    for column in ("check", "from", "to", "result", "details"):
-        table.add_column(column)
+    """One row per check; the pair in one column that never wraps, the details wrapped beside it (at 80 columns a
+    ping is two lines, not eight)."""
+    table = Table(title="Checks", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("check", no_wrap=True)
+    table.add_column("from -> to", no_wrap=True)
+    table.add_column("result", no_wrap=True)
+    table.add_column("details")
     pings = [c for c in checks if isinstance(c.detail, PingDetail)]
     if len(pings) > MATRIX_ROWS_SHOWN:
         # A large matrix: one summary row, then only the pairs worth reading.
         passed = sum(c.passed for c in pings)
         reachable = sum(c.detail.reachable for c in pings)
-        table.add_row("ping", "matrix", f"{len(pings)} pairs", _mark(passed == len(pings)),
+        table.add_row("ping", f"matrix of {len(pings)} pairs", _mark(passed == len(pings)),
                       f"{passed} as expected, {reachable} reachable; listed below: failed or unreachable pairs")
         checks = [c for c in checks if not isinstance(c.detail, PingDetail) or not c.passed or not c.detail.reachable]
     for check in checks:
-        table.add_row(check.kind.value, check.src, check.dst, _mark(check.passed), _details(check))
+        table.add_row(check.kind.value, f"{check.src}\n-> {check.dst}", _mark(check.passed), escape(_details(check)))
     console.print(table)
 
 
 def _details(check: CheckResult) -> str:
     d = check.detail
     if isinstance(d, PingDetail):
-        details = (f"reachable={'yes' if d.reachable else 'no'} expected={'yes' if d.expected else 'no'}"
-                   f" ({d.replies}/{d.sent} replies{', retried' if d.retried else ''}"
-                   + (f", RTT {d.rtt_ms['avg']:.1f} ms" if d.rtt_ms else "") + ")")
-        if d.answered_by:
-            details += f", answered by {d.answered_by} (same address)"
-        if d.stated_expectation is not None:
-            details += f", scenario says {'yes' if d.stated_expectation else 'no'}"
-        if check.explanation:
-            details += f"\n{check.explanation.code}: {check.explanation.message}"
+        details = _ping_details(check, d)
     elif isinstance(d, TracerouteDetail):
         details = "hops " + " > ".join(
             f"{hop or '*'} ({d.hop_nodes[i]})" if i < len(d.hop_nodes) else (hop or "*") for i, hop in enumerate(d.hops))
@@ -188,6 +203,25 @@ def _details(check: CheckResult) -> str:
             details += f"\nunshaped, the same path carries {d.unshaped_mbps} Mbit/s: the shaping is short"
         if d.error:
             details += f"\n{d.error}"
+    return details
+
+
+def _ping_details(check: CheckResult, d: PingDetail) -> str:
+    """"reachable, as expected (2/2 replies, RTT 9.9 ms)"; an expected-unreachable pair names its reason's code,
+    a failed one the reason in full. Whose expectation: the scenario file's where it states one, else the
+    route tables'."""
+    seen = "reachable" if d.reachable else "unreachable"
+    whose = "the scenario expects" if d.stated_expectation is not None else "the route tables predict"
+    wanted = "reachable" if d.expected else "unreachable"
+    details = f"{seen}, as {whose}" if check.passed else f"{seen}, but {whose} {wanted}"
+    if d.reachable or d.replies:
+        details += (f" ({d.replies}/{d.sent} replies{', retried' if d.retried else ''}"
+                    + (f", RTT {d.rtt_ms['avg']:.1f} ms" if d.rtt_ms else "") + ")")
+    if d.answered_by:
+        details += f"; answered by {d.answered_by} (same address)"
+    if check.explanation:
+        details += (f": {check.explanation.code}" if check.passed
+                    else f"\n{check.explanation.code}: {check.explanation.message}")
     return details
 
 

@@ -1,26 +1,9 @@
-"""The lab's shell: Mininet's CLI (so `cesrv1 ping 192.168.1.10`, `nodes`, `net` work) plus the console's verbs.
+"""The lab's shell: the console's verbs (emulator/lab_commands.py lists them, with help and examples) on Mininet's
+CLI, so that `cesrv1 ping 192.168.1.10`, `nodes` and `net` still work for those who know them.
 
-  route add ROUTER DEST TYPE NEXT_HOP_ID   TYPE: RouterInterface, PhysicalConnection, BorderGateway, VpcPeering
-  route del ROUTER DEST
-  ri deactivate|activate RI_ID
-  line down|up PC_ID    the provider's side of the line goes down (the device loses carrier) / comes back
-  line fail|restore PC_ID   the provider's network drops every frame of the line, its port stays up / repaired
-  line set PC_ID [latency MS] [jitter MS] [loss PERCENT]   the line's one-way delay, jitter, loss (live)
-  bgp down|up           the customer device shuts its BGP neighbors down / brings them back (FRR)
-  bgp advertise|withdraw PREFIX   the customer device starts / stops advertising PREFIX
-  bgp show customer|vbr the BGP table of the customer device (FRR) / what each VBR's (or bgw's) speaker holds
-  table ROUTER          the route table as the console shows it (ROUTER: a router's or a VPC's ID)
-  flows ROUTER [raw]    the flows installed on its bridge, as a table (raw: ovs-ofctl's lines)
-  ping SRC DST          three echoes between two hosts (cloud IDs or addresses), with the RTT
-  explain SRC DST       the path, or where and why it breaks
-  check                 the scenario's checks again
-  steps / step          the tutorial's steps / apply the next one
-  capture start LINK    record a link (pc-AAA, ri-AAA, ..., all) into DIR/captures, one pcap per end
-                        (DIR: lab --artifacts DIR, default ./artifacts)
-  capture stop          close the captures and say where they are
-  probe start SRC DST [INTERVAL_MS]   a UDP echo every 10 ms, told each second (lines used, losses, outages)
-  probe stop            stop it and sum it up
-  wait SECONDS          let time pass (scripts: watch a probe across a change)
+At a terminal the line is read by prompt_toolkit: Tab completes commands and the scenario's IDs, the arrows walk
+the history, and what background threads print (the probe, health verdicts, a restarted helper) appears above
+the line being typed, which is redrawn. A script (`lab --script FILE`) or a pipe is read line by line.
 """
 
 from __future__ import annotations
@@ -34,12 +17,17 @@ from select import poll
 
 from mininet.cli import CLI
 from mininet.log import setLogLevel
+from prompt_toolkit import PromptSession
+from prompt_toolkit.completion import Completer, Completion
+from prompt_toolkit.history import InMemoryHistory
+from prompt_toolkit.patch_stdout import patch_stdout
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
 from emulator.errors import EmulatorError
 from emulator.lab import LINE_SET_USAGE, Changed, Lab
+from emulator.lab_commands import LabIds, command_list, completions, help_for, suggest, unavailable_reason
 from emulator.runner import live_network
 from emulator.session import Prepared
 
@@ -50,10 +38,24 @@ def say(console: Console, markup: str) -> None:
     console.print(markup, highlight=False, soft_wrap=not console.is_terminal)
 
 
+class _Completer(Completer):
+    """Commands first, then each command's words and the scenario's IDs as they are now."""
+
+    def __init__(self, shell: "LabShell") -> None:
+        self.shell = shell
+
+    def get_completions(self, document, complete_event):
+        before = document.text_before_cursor
+        current = "" if before.endswith(" ") or not before.split() else before.split()[-1]
+        for name in completions(before, self.shell.ids(), tuple(self.shell.mn.nameToNode)):
+            yield Completion(name, start_position=-len(current))
+
+
 class LabShell(CLI):
     prompt = "cloud-lab> "
 
-    def __init__(self, lab: Lab, console: Console, queued: list[str] | None = None) -> None:
+    def __init__(self, lab: Lab, console: Console, queued: list[str] | None = None,
+                 history: InMemoryHistory | None = None) -> None:
         # Mininet's CLI.__init__ starts the loop at once; set up what it would, and start in start().
         self.lab = lab
         self.console = console
@@ -65,6 +67,7 @@ class LabShell(CLI):
         self.inPoller = poll()
         self.inPoller.register(sys.stdin)
         self.interactive = queued is None
+        self.history = history or InMemoryHistory()      # one per lab: a rebuild keeps it
         Cmd.__init__(self, stdin=sys.stdin)
         self.cmdqueue = list(queued or [])
         if not self.interactive:
@@ -76,9 +79,7 @@ class LabShell(CLI):
         setLogLevel("output")   # Mininet prints node output at this level
         try:
             if self.interactive and banner:
-                self.console.print(__doc__.split("\n\n", 1)[1].rstrip())
-            if self.interactive:
-                self.initReadline()
+                self.console.print(escape(command_list(self.ids())))
             while True:
                 try:
                     self.cmdloop()
@@ -95,6 +96,57 @@ class LabShell(CLI):
             if self.lab.probe is not None:     # its tcpdumps run in the host's namespace: stop them here
                 self.console.print(self.lab.probe_stop())
             setLogLevel("error")
+
+    def cmdloop(self, intro=None) -> None:
+        """At a terminal, prompt_toolkit reads the line; a script or a pipe goes through cmd's own loop."""
+        if not (self.interactive and sys.stdin.isatty()):
+            return super().cmdloop(intro)
+        session = PromptSession(history=self.history, completer=_Completer(self), complete_while_typing=False)
+        with patch_stdout(raw=True):      # background lines above the prompt; rich's colours pass through
+            while True:
+                try:
+                    line = session.prompt(self.prompt)
+                except EOFError:          # Ctrl-D
+                    line = "EOF"
+                if self.postcmd(self.onecmd(self.precmd(line)), line):
+                    return None
+
+    def ids(self) -> LabIds:
+        return LabIds.of(self.lab.cloud, self.lab.prepared.network.hosts)
+
+    # ----- help, and what is not a command -----------------------------------------------------
+
+    def do_help(self, line: str) -> bool:
+        """help [COMMAND]: the lab's commands, or one in full (Mininet's own help is not this lab's)"""
+        name = line.strip()
+        if not name:
+            self.console.print(escape(command_list(self.ids())))
+            return False
+        text = help_for(name, self.ids())
+        if text is not None:
+            self.console.print(escape(text))
+        else:
+            self._unknown(name)
+        return False
+
+    def default(self, line: str) -> bool:
+        """A Mininet node's name runs a command on it, as in Mininet; anything else is not a command."""
+        first = line.split()[0] if line.split() else ""
+        if first in self.mn:
+            super().default(line)
+        else:
+            self._unknown(first)
+        return False
+
+    def _unknown(self, word: str) -> None:
+        ids = self.ids()
+        reason = unavailable_reason(word, ids)
+        if reason:
+            self.console.print(f"`{escape(word)}`: {escape(reason)}")
+            return
+        close = suggest(word, ids)
+        hint = f"; did you mean {' or '.join(f'`{name}`' for name in close)}?" if close else ""
+        self.console.print(f"unknown command `{escape(word[:40])}`{hint} (`help` lists the commands)")
 
     # ----- helpers ----------------------------------------------------------------------------
 
@@ -300,11 +352,12 @@ def run_lab(prepared: Prepared, console: Console, script: Path | None = None,
             raise EmulatorError(f"cannot read the lab script {script}: {exc.strerror}") from None
     terminal.show_steps(console, prepared.scenario)
     first = True
+    history = InMemoryHistory()
     while True:
         with live_network(prepared, progress=terminal.progress_printer(console),
                           adjustable_lines=True) as live:
             lab = Lab(prepared, live, artifacts)
-            shell = LabShell(lab, console, queued)
+            shell = LabShell(lab, console, queued, history)
             shell.start(banner=first)
             first = False
             if not shell.rebuild:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from ipaddress import IPv4Network
 
 from emulator import scenario
@@ -31,6 +32,16 @@ def _refusal_words() -> list[str]:
     raise AssertionError("the control plane accepted a route to the peer's interface")
 
 
+def _last_line_becomes(screen: Screen, text: str, seconds: float = 5) -> bool:
+    """The line being typed (the screen's last) reads `text` within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if screen.text().rstrip().splitlines()[-1].rstrip() == text:
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def test_the_lab_says_what_happens_in_words_that_fit_the_terminal(tmp_path):
     artifacts = tmp_path / "lab-files"
     # As a person's shell starts it: no COLUMNS in the environment, so the lab reads the terminal's own width.
@@ -38,11 +49,33 @@ def test_the_lab_says_what_happens_in_words_that_fit_the_terminal(tmp_path):
                     f"--artifacts {artifacts}", str(tmp_path), width=WIDTH)
     try:
         screen.wait_for(PROMPT, 120)
+        assert "pingall" not in screen.text() and "\n  bgp " not in screen.text(), "Mininet's or BGP's commands listed"
+
+        # A shell of our own: did-you-mean, help with this scenario's IDs, Tab completion, history.
+        screen.type("explian idc-server-1 i-vpcb-1")
+        screen.wait_for(loose(r"unknown command `explian`; did you mean `explain`?"), 10)
+        screen.type("help line")
+        screen.wait_for(r"usage: line down\|up PC_ID", 10)
+        screen.wait_for(r"for example:\s+line down pc-AAA", 10)
+        screen.press("exp")
+        screen.press("Tab")
+        screen.press(" idc-ser")
+        screen.press("Tab")
+        screen.press(" i-vpca")
+        screen.press("Tab")
+        screen.press("Enter")
+        screen.wait_for(r"cloud-lab> explain idc-server-1 i-vpca-1\s*\n", 10)
+        screen.wait_for(r"REACHABLE|NO_ROUTE|INTERFACE_NOT_ACTIVE|[A-Z_]{6,} at ", 15)
+        screen.wait_for(PROMPT, 15)
+        screen.press("Up")
+        assert _last_line_becomes(screen, "cloud-lab> explain idc-server-1 i-vpca-1"), "no history on Up"
+        screen.press("C-u")
+
         screen.type("step")
         screen.wait_for(loose(r"step 3 of 5 applied; it adds router interface pairs ri-AAA/ri-BBB and "
                               r"ri-CCC/ri-DDD: rebuilding the network"), 30)
         screen.wait_for(PROMPT, 120)
-        assert screen.text().count("route del ROUTER DEST") == 1, "the command list was printed again"
+        assert screen.text().count("Commands (`help COMMAND`") == 1, "the command list was printed again"
 
         screen.type(REFUSED)
         screen.wait_for(r"how to fix:.*\n.*cloud-lab>", 15)
@@ -63,6 +96,7 @@ def test_the_lab_says_what_happens_in_words_that_fit_the_terminal(tmp_path):
 
         screen.type("probe start i-vpca-1 i-vpcb-1")        # two VPCs of two accounts: unreachable, no line
         screen.wait_for(r"probe +2 s: +0/\d+ answered", 15)
+        assert not re.search(r"cloud-lab> probe +\d+ s:", screen.text()), "a probe line was glued to the prompt"
         seconds = re.findall(r"^probe +\d+ s:.*$", screen.text(), re.MULTILINE)
         assert seconds and not [line for line in seconds if "over" in line], ("a probe between two VPCs named a "
                                                                              "leased line", seconds)
@@ -83,10 +117,9 @@ def test_the_lab_says_what_happens_in_words_that_fit_the_terminal(tmp_path):
         assert files and all(path.suffix == ".pcap" for path in files), files
         assert not (tmp_path / "artifacts").exists(), "captures landed in ./artifacts despite --artifacts"
         print("\n".join(screen.rows()))      # what the student saw, in the test's output if it fails later
-        # Nothing the lab printed was wider than the terminal (which would have cut it anywhere). Not yet held: a
-        # probe's first line, printed beside the prompt by a background thread (issue 25, section 2).
-        too_wide = [line for line in screen.text().splitlines() if len(line.rstrip()) > WIDTH
-                    and not line.startswith("cloud-lab> probe ")]
+        # Nothing the lab printed was wider than the terminal (which would have cut it anywhere), the probe's
+        # lines, printed by a background thread, included: they come above the prompt, never after it.
+        too_wide = [line for line in screen.text().splitlines() if len(line.rstrip()) > WIDTH]
         assert not too_wide, too_wide
         screen.type("exit")
         screen.wait_closed(60)

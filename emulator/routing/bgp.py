@@ -172,7 +172,7 @@ def _problem(s: Session, line: PhysicalConnectionStatus, passes_nothing: bool = 
         return (f"the customer device has shut its neighbor {s.cloud_ip} down (neighbor {s.cloud_ip} shutdown)",
                 "bring it up again (lab: bgp up)")
     if line is not PhysicalConnectionStatus.ENABLED:
-        return (f"the leased line {s.pc_id} is down", f"bring {s.pc_id} up")
+        return (f"the leased line {s.pc_id} is down", f"bring {s.pc_id} back up (lab: line up {s.pc_id})")
     if passes_nothing:
         return (f"the leased line {s.pc_id} drops every frame (its port stays up): the session ends when BFD or the "
                 "hold timer notices", f"restore {s.pc_id} (lab: line restore {s.pc_id}), or give it a loss_percent "

@@ -189,6 +189,7 @@ class Link:
     cloud_id: str = ""                 # pc-AAA, ri-AAA/ri-BBB
     vlan: int | None = None
     impairment: Impairment = Impairment()
+    inactive: tuple[str, ...] = ()     # a router interface pair: the ends that are not Active (what to activate)
 
     def other_end(self, node: str, port: str) -> tuple[str, str] | None:
         if self.a == (node, port):

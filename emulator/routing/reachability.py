@@ -156,9 +156,14 @@ def _route_problem(network: Network, node: Node, ingress: str, route: Route | No
         if line is not None:
             return ("INTERFACE_NOT_ACTIVE", f"{where}: the route {route.prefix} -> {route.target} uses the leased "
                     f"line {line}, which is down", f"bring {line} back up (lab: line up {line})")
+        # The pair's end that is not Active, which may be the far one (ri-AAA deactivated: ri-BBB's routes stop).
+        inactive = next((link.inactive for link in network.links_at(node.id, route.port) if link.inactive),
+                        (route.target,)) if route.port else (route.target,)
+        lab = ", then ".join(f"ri activate {ri}" for ri in inactive)
         return ("INTERFACE_NOT_ACTIVE", f"{where}: the route {route.prefix} -> {route.target} uses a router "
-                "interface that is not Active", f"activate {route.target} (and its peer; lab: ri activate "
-                f"{route.target})")
+                f"interface pair that is not Active ({' and '.join(inactive)} {'is' if len(inactive) == 1 else 'are'} "
+                "not)",
+                f"activate {' and '.join(inactive)} (lab: {lab})")
     if route.port is None:
         elsewhere = next((n.id for n in network.nodes.values() if n.id != node.id and n.owns(dst_ip)), None)
         if elsewhere is not None:
@@ -169,8 +174,9 @@ def _route_problem(network: Network, node: Node, ingress: str, route: Route | No
                 f"that address", f"send to an existing instance of {route.target}")
     down = [link for link in network.links_at(node.id, route.port) if not link.active]
     if down:
+        line = down[0].kind in (LinkKind.LEASED_LINE, LinkKind.LEASED_LINE_TRUNK)
         return ("INTERFACE_NOT_ACTIVE", f"{where}: {_describe(down[0])} behind {route.port} is not up",
-                f"bring {down[0].cloud_id} back up")
+                f"bring {down[0].cloud_id} back up" + (f" (lab: line up {down[0].cloud_id})" if line else ""))
     return None
 
 

@@ -225,7 +225,7 @@ class _Builder:
     def _interconnect(self, kind: LinkKind, a: tuple[str, str], b: tuple[str, str], *, active: bool = True,
                       bandwidth_mbps: int | None = None, cloud_id: str = "", transit: bool = True,
                       transit_group: TransitGroup = TransitGroup.NONE, labels: tuple[str, str] = ("", ""),
-                      impairment: Impairment = IDEAL) -> None:
+                      impairment: Impairment = IDEAL, inactive: tuple[str, ...] = ()) -> None:
         """A point-to-point link between two cloud routers, numbered from the interconnect pool."""
         block = next(self.free, None)
         if block is None:   # the control plane keeps VPCs and IDCs out of the pool; this is the last guard
@@ -241,7 +241,7 @@ class _Builder:
         self.far_end[a] = (addresses[1].ip, active)
         self.far_end[b] = (addresses[0].ip, active)
         self.links.append(Link(id=f"{a[0]}:{a[1]}/{b[0]}:{b[1]}", kind=kind, a=a, b=b, bandwidth_mbps=bandwidth_mbps,
-                               active=active, cloud_id=cloud_id, impairment=impairment))
+                               active=active, cloud_id=cloud_id, impairment=impairment, inactive=inactive))
 
     def _router_interface_links(self) -> None:
         for ri in self.cloud.router_interfaces.values():
@@ -255,7 +255,8 @@ class _Builder:
                                active=active, bandwidth_mbps=ri.bandwidth_mbps, cloud_id=f"{ri.id}/{peer.id}",
                                transit_group=TransitGroup.ROUTER_INTERFACE,
                                labels=(f"router interface {ri.id}", f"router interface {peer.id}"),
-                               impairment=Impairment(latency_ms=ri.latency_ms))
+                               impairment=Impairment(latency_ms=ri.latency_ms),
+                               inactive=tuple(end.id for end in (ri, peer) if end.status is not RIStatus.ACTIVE))
 
     def _border_gateways(self) -> None:
         for bgw in self.cloud.border_gateways.values():

@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulator import scenario
+from emulator.errors import CloudError
 from emulator.cloud.resources import NextHopType, RIStatus
 from emulator.routing.model import Node, NodeKind, Route, RouteKind, best_route
 from emulator.routing.reachability import bottleneck_mbps, evaluate, expected_hops, expected_matrix, trace
@@ -143,41 +144,87 @@ def test_activating_an_active_pair_or_deactivating_an_inactive_one_says_there_is
     assert inactive.value.fix.startswith("nothing to do: ri-AAA is Inactive already")
 
 
-def _apply_route_fix(cloud, fix: str) -> bool:
-    """Apply "add a route P -> RI to VPC's route table T" to the model; False for a fix of another kind."""
+def _apply_fix(cloud, fix: str) -> bool:
+    """Apply a fix to the model as a student would: a route entry to add, the customer device's `ip route`, or
+    the lab command a fix names (`lab: ri activate ri-AAA`, `lab: line up pc-AAA`). False for a fix of
+    another kind (a BGP setting, renumbering, a peering to create)."""
     import re
+    from ipaddress import IPv4Address
     found = re.fullmatch(r"add a route (\S+) -> (\S+) to (\S+)'s route table \S+", fix)
-    if found is None:
-        return False
-    prefix, port, owner = found.groups()
-    router = cloud.vpcs[owner].vrouter_id if owner in cloud.vpcs else owner
-    kinds = [(cloud.router_interfaces, NextHopType.ROUTER_INTERFACE), (cloud.border_gateways, NextHopType.BORDER_GATEWAY),
-             (cloud.peerings, NextHopType.VPC_PEERING), (cloud.physical_connections, NextHopType.PHYSICAL_CONNECTION)]
-    kind = next(kind for known, kind in kinds if port in known)
-    cloud.add_route_entry(router_id=router, destination=IPv4Network(prefix), next_hop_type=kind, next_hop_id=port)
-    return True
+    if found:
+        prefix, port, owner = found.groups()
+        router = cloud.vpcs[owner].vrouter_id if owner in cloud.vpcs else owner
+        kinds = [(cloud.router_interfaces, NextHopType.ROUTER_INTERFACE),
+                 (cloud.border_gateways, NextHopType.BORDER_GATEWAY), (cloud.peerings, NextHopType.VPC_PEERING),
+                 (cloud.physical_connections, NextHopType.PHYSICAL_CONNECTION)]
+        kind = next(kind for known, kind in kinds if port in known)
+        cloud.add_route_entry(router_id=router, destination=IPv4Network(prefix), next_hop_type=kind, next_hop_id=port)
+        return True
+    found = re.fullmatch(r"add `ip route (\S+) (\S+)` on (\S+)", fix)
+    if found:
+        prefix, gateway, device = found.groups()
+        idc = next(idc for idc in cloud.idcs.values() if idc.device_id == device)
+        cloud.add_idc_static_route(idc_id=idc.id, destination=IPv4Network(prefix), next_hop=IPv4Address(gateway))
+        return True
+    found = re.search(r"lab: (ri activate|line up|line restore) ([^\s)]+)", fix)
+    if found:
+        verb, target = found.groups()
+        if verb == "ri activate":
+            cloud.activate_router_interface(ri_id=target)
+        elif verb == "line up":
+            cloud.set_physical_connection_state(pc_id=target, up=True)
+        else:
+            cloud.set_physical_connection_failure(pc_id=target, failed=False)
+        return True
+    return False
+
+
+def _states(name: str):
+    """Each step of a shipped scenario, and the whole scenario with each router interface deactivated, each
+    line down and each line silently failed (what a lab student does to it)."""
+    import copy
+    total = scenario.load(name).steps_total
+    for until in range(total + 1):
+        yield f"step {until}", scenario.load(name, until_step=until).cloud
+    whole = scenario.load(name).cloud
+    changes = [(f"ri deactivate {ri}", lambda cloud, ri=ri: cloud.deactivate_router_interface(ri_id=ri))
+               for ri in whole.router_interfaces]
+    changes += [(f"line down {pc}", lambda cloud, pc=pc: cloud.set_physical_connection_state(pc_id=pc, up=False))
+                for pc in whole.physical_connections]
+    changes += [(f"line fail {pc}", lambda cloud, pc=pc: cloud.set_physical_connection_failure(pc_id=pc, failed=True))
+                for pc in whole.physical_connections]
+    for label, change in changes:
+        cloud = copy.deepcopy(whole)
+        try:
+            change(cloud)
+        except CloudError:          # refused (an accepting side, say): not a state a student reaches that way
+            continue
+        yield label, cloud
 
 
 @pytest.mark.parametrize("name", scenario.available_scenarios())
-def test_every_route_fix_explain_offers_leads_somewhere(name):
-    """Each unreachable pair of each shipped scenario, applied step by step: a suggested route entry, added to the
-    model, makes the pair reachable or moves it to another reason (never the same one again)."""
+def test_every_fix_explain_offers_leads_somewhere(name):
+    """Each unreachable pair of each shipped scenario, at each step and after each lab change: a fix the model
+    can apply (a route entry, the device's ip route, the lab command it names), applied, makes the pair reachable
+    or moves it to another reason (never the same one again, never NOT_TRANSITIVE)."""
     import copy
-    for until in range(scenario.load(name).steps_total + 1):
-        loaded = scenario.load(name, until_step=until)
-        for (src, dst), pair in expected_matrix(build_network(loaded.cloud)).items():
+    applied_any = 0
+    for label, state in _states(name):
+        for (src, dst), pair in expected_matrix(build_network(state)).items():
             if pair.reachable or pair.explanation is None:
                 continue
-            cloud = copy.deepcopy(loaded.cloud)
+            cloud = copy.deepcopy(state)
             try:
-                applied = _apply_route_fix(cloud, pair.explanation.fix)
+                applied = _apply_fix(cloud, pair.explanation.fix)
             except Exception as refused:   # noqa: BLE001  the provider refusing the fix is a wrong fix too
-                pytest.fail(f"{name} step {until} {src}->{dst}: the fix {pair.explanation.fix!r} is refused: {refused}")
+                pytest.fail(f"{name} {label} {src}->{dst}: the fix {pair.explanation.fix!r} is refused: {refused}")
             if not applied:
                 continue
+            applied_any += 1
             after = evaluate(build_network(cloud), src, dst)
-            before = (pair.explanation.code, pair.explanation.hop)
-            assert after.reachable or (after.explanation.code, after.explanation.hop) != before, \
-                (name, until, src, dst, pair.explanation.fix, after.explanation)
+            before = (pair.explanation.code, pair.explanation.hop, pair.explanation.fix)
+            assert after.reachable or (after.explanation.code, after.explanation.hop, after.explanation.fix) != before, \
+                (name, label, src, dst, pair.explanation.fix, after.explanation)
             assert after.reachable or after.explanation.code != "NOT_TRANSITIVE", \
-                (name, until, src, dst, pair.explanation.fix, after.explanation)
+                (name, label, src, dst, pair.explanation.fix, after.explanation)
+    assert applied_any, f"{name}: no fix was applied at all (the test would hold nothing)"

@@ -28,6 +28,7 @@ from emulator.runner import Live, run_checks
 from emulator.session import Prepared, explain_pair, prepare
 from emulator.captures import CAPTURE_PACKETS, OPEN_HINT, select_ends
 from emulator.runtime.commands import run
+from emulator.runtime.interrupts import finished_before_interrupt
 
 
 
@@ -39,6 +40,7 @@ class Changed:
     rebuild: bool = False
 
 
+_HELD_BACK = "; Ctrl-C came while it was being applied: it was finished first"
 PING_ECHOES = 3      # 0.4 s apart from the first to the last: a route that comes back within that is seen
 
 
@@ -89,17 +91,19 @@ class Lab:
         return self.prepared.scenario.cloud
 
     def _change(self, action: Callable[[], object], done: str) -> Changed:
-        action()                                 # refused with the provider's code, nothing changed
-        self.changed = True
-        renewed = prepare(self.prepared.scenario, generation=self.live.network.plan.generation + 1,
-                          learned=self.live.learned)
-        if renewed.plan.structure() != self.prepared.plan.structure():
-            done = f"{done}; it {renewed.plan.structure_change(self.prepared.plan)}"
+        """The model, then the network; a Ctrl-C meanwhile waits until both agree (and is said)."""
+        with finished_before_interrupt() as pressed:
+            action()                                 # refused with the provider's code, nothing changed
+            self.changed = True
+            renewed = prepare(self.prepared.scenario, generation=self.live.network.plan.generation + 1,
+                              learned=self.live.learned)
+            if renewed.plan.structure() != self.prepared.plan.structure():
+                done = f"{done}; it {renewed.plan.structure_change(self.prepared.plan)}"
+                self.prepared = renewed
+                return Changed(done, rebuild=True)
+            self.last_update_s = self.live.apply(renewed)
             self.prepared = renewed
-            return Changed(done, rebuild=True)
-        self.last_update_s = self.live.apply(renewed)
-        self.prepared = renewed
-        return Changed(f"{done} (flows updated in {self.last_update_s * 1000:.0f} ms)")
+        return Changed(f"{done} (flows updated in {self.last_update_s * 1000:.0f} ms)" + _HELD_BACK * bool(pressed))
 
     def _router(self, name: str) -> str:
         """A router by its own ID, or by its VPC's ID (the console lists route tables under the VPC)."""
@@ -160,9 +164,12 @@ class Lab:
     def _bgp_change(self, configure: Callable[[], None], act: Callable[[], None], done: str) -> Changed:
         """Change the device's configuration (the model and its FRR alike), then wait until the VBR's flows
         hold what the sessions now carry."""
-        configure()
-        self.changed = True
-        act()
+        with finished_before_interrupt() as pressed:     # the model and FRR change together; the wait may stop
+            configure()
+            self.changed = True
+            act()
+        if pressed:
+            raise KeyboardInterrupt
         took = self.live.settle_bgp(self.prepared)
         self.prepared = prepare(self.prepared.scenario, generation=self.live.network.plan.generation,
                                 learned=self.live.learned)

@@ -93,6 +93,20 @@ def test_ctrl_c_interrupts_the_command_and_leaves_the_network_running(tmp_path):
         screen.type("ping idc-server-1 i-vpcb-1")
         screen.wait_for(r"idc-server-1 -> i-vpcb-1: reachable", 15)
 
+        # Ctrl-C while a change is being made: the model and the network still agree afterwards (it waits until
+        # the change is whole, and says so); before, an interrupt between the two left explain answering for a
+        # network that did not exist.
+        screen.type("line set pc-AAA latency 6")
+        time.sleep(0.1)         # past the prompt (a Ctrl-C typed with the line reaches the next prompt instead)
+        screen.press("C-c")
+        screen.wait_for(r"cloud-lab> line set pc-AAA latency 6", 5)
+        said = screen.wait_for(r"leased line pc-AAA: 6 ms\s+one\s+way[^\n]*|`line` interrupted", 15)[0]
+        changed = said.startswith("leased line")
+        screen.wait_for(PROMPT + r"\s*$", 15)
+        screen.type(f"{idc_server} ping -n -c 10 -i 0.2 10.10.1.10")
+        rtt = float(screen.wait_for(r"rtt min/avg/max/mdev = [\d.]+/([\d.]+)/", 20)[1])
+        assert (rtt >= 2 * (6 - 0.2)) == changed, (changed, rtt, screen.text()[-1500:])
+
         screen.type("exit")
         screen.wait_closed(60)
     finally:

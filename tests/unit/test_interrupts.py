@@ -1,0 +1,28 @@
+"""Ctrl-C held back while the lab changes the model and then the network (issue 25, section 1)."""
+
+import os
+import signal
+
+import pytest
+
+from emulator.runtime.interrupts import finished_before_interrupt
+
+
+def test_a_ctrl_c_inside_waits_for_the_end_and_is_remembered_and_the_next_one_interrupts():
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)     # as at the lab's prompt
+    try:
+        finished = False
+        with finished_before_interrupt() as pressed:
+            os.kill(os.getpid(), signal.SIGINT)
+            finished = True
+        assert finished and pressed == [signal.SIGINT]
+        with pytest.raises(KeyboardInterrupt):          # the handler is back: Ctrl-C interrupts again
+            os.kill(os.getpid(), signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_without_a_ctrl_c_nothing_is_said():
+    with finished_before_interrupt() as pressed:
+        pass
+    assert pressed == []

@@ -60,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--artifacts", type=Path, metavar="DIR",
                      help="keep the plan and the controller's log in DIR")
     run.add_argument("--report", type=Path, metavar="DIR",
-                     help="write DIR/report.html (self-contained: topology, ping matrix, checks) and DIR/report.json")
+                     help="write DIR/report.html (self-contained: topology, ping matrix, checks), DIR/report.json and "
+                          "DIR/topology.svg (the picture alone)")
     run.add_argument("--ideal-links", action="store_true",
                      help="where neither sch_netem nor the userspace delay line works, run with ideal links "
                           "instead of stopping (the notes say so)")

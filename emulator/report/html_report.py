@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +47,37 @@ def _matrix(outcome: RunOutcome) -> dict[tuple[str, str], dict[str, Any]]:
     return cells
 
 
-def render(outcome: RunOutcome, folder: Path) -> str:
+TOPOLOGY_FILE = "topology.svg"     # beside report.html: the picture alone, full size
+
+
+def _picture(outcome: RunOutcome) -> bytes:
+    """The topology as SVG, with the first traceroute's path drawn on it."""
+    prepared = outcome.prepared
+    traced = prepared.scenario.traceroutes[0] if prepared.scenario.traceroutes else None
+    pair = prepared.expected.get((traced.src, traced.dst)) if traced else None
+    return graph.render(prepared, "svg", pair)
+
+
+SMALLEST_SCALE = 0.75    # of the picture's own size: its node text stays at 11 px or more
+
+
+def _sized(svg: str) -> str:
+    """The page's width, but never below SMALLEST_SCALE of the picture's own size nor above it: a wide picture
+    scrolls in its box on a phone instead of shrinking its text to 3 px."""
+    found = re.match(r'<svg width="([\d.]+)pt"', svg)
+    if found is None:
+        return svg
+    natural_px = float(found.group(1)) * 4 / 3
+    style = f"width: clamp({SMALLEST_SCALE * natural_px:.0f}px, 100%, {natural_px:.0f}px)"
+    return svg.replace("<svg ", f'<svg style="{style}" ', 1)
+
+
+def render(outcome: RunOutcome, folder: Path, svg: bytes | None = None) -> str:
     prepared = outcome.prepared
     data = json_report.build(outcome)
     traced = prepared.scenario.traceroutes[0] if prepared.scenario.traceroutes else None
-    pair = prepared.expected.get((traced.src, traced.dst)) if traced else None
-    picture = graph.render(prepared, "svg", pair).decode()
-    picture = picture[picture.index("<svg"):]            # inline: no XML prolog or DOCTYPE inside HTML
+    picture = (svg or _picture(outcome)).decode()
+    picture = _sized(picture[picture.index("<svg"):])   # inline: no XML prolog or DOCTYPE inside HTML
     steps = [{"text": line, "title": line.startswith("Step ")} for line in prepared.scenario.steps]
     traceroutes = [{"src": c.src, "dst": c.dst, "passed": c.passed,
                     "hops": " > ".join(f"{hop or '*'} ({node})" for hop, node in zip(c.detail.hops, c.detail.hop_nodes,
@@ -87,7 +112,7 @@ def render(outcome: RunOutcome, folder: Path) -> str:
         report_version=data["report_version"], passed=outcome.passed,
         verdict=f"all {len(outcome.checks)} checks passed" if outcome.passed
         else f"{failed} of {len(outcome.checks)} checks failed",
-        picture=picture, traced=f"{traced.src} -> {traced.dst}" if traced else "",
+        picture=picture, picture_file=TOPOLOGY_FILE, traced=f"{traced.src} -> {traced.dst}" if traced else "",
         hosts=prepared.network.hosts, matrix=_matrix(outcome), traceroutes=traceroutes, throughputs=throughputs,
         bgp_sessions=sessions, performance=performance, failovers=failovers, failover_plots=plots, links=links, steps=steps, route_tables=data["route_tables"], captures=captures, open_hint=OPEN_HINT, notes=data["notes"],
         environment_rows=_environment_rows(data["environment"]), timings_text=timings_in_words(data["timings_s"]),
@@ -136,10 +161,12 @@ def _link_row(link: dict) -> dict:
 
 
 def write(outcome: RunOutcome, folder: Path) -> Path:
-    """DIR/report.html and DIR/report.json; returns the page's path."""
+    """DIR/report.html, DIR/report.json and DIR/topology.svg (the picture alone); returns the page's path."""
     folder.mkdir(parents=True, exist_ok=True)
     page = folder / "report.html"
-    page.write_text(render(outcome, folder))
+    svg = _picture(outcome)
+    (folder / TOPOLOGY_FILE).write_bytes(svg)
+    page.write_text(render(outcome, folder, svg))
     (folder / "report.json").write_text(json.dumps(json_report.build(outcome), indent=2) + "\n")
     return page
 

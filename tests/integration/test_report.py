@@ -46,18 +46,25 @@ def test_the_report_opens_offline_in_chromium_with_every_node(tmp_path):
 
 
 
-def _overflow_px(page: Path, profile: Path, width: int) -> int:
-    """How far the page is wider than a `width`-px viewport in Chromium (0: it fits). Headless Chromium keeps its
-    window at least about 500 px wide, so the page is measured in an iframe of that width (a phone at 390)."""
+def _measure(page: Path, profile: Path, width: int, expression: str) -> str:
+    """A JavaScript `expression` over the page's document `d` (its root element `e`), evaluated in Chromium with
+    the page in a `width`-px viewport. Headless Chromium keeps its window at least about 500 px wide, so the page
+    is measured in an iframe of that width (a phone at 390)."""
     host = page.with_name(f"in-{width}px.html")
     host.write_text(f'<!DOCTYPE html><html><head><title>-</title></head><body style="margin:0">'
                     f'<iframe id="f" src="{page.name}" style="width:{width}px;height:900px;border:0"></iframe><script>'
-                    "document.getElementById('f').onload = function () { var d = this.contentDocument.documentElement;"
-                    " document.title = 'overflow=' + (d.scrollWidth - d.clientWidth); };</script></body></html>")
+                    "document.getElementById('f').onload = function () { var d = this.contentDocument;"
+                    f" var e = d.documentElement; document.title = 'measured=' + ({expression}); }};</script></body>"
+                    "</html>")
     dom = _chromium(host, profile, "--allow-file-access-from-files", "--window-size=1600,1000",
                     "--virtual-time-budget=5000", "--dump-dom")
-    assert dom.returncode == 0 and "overflow=" in dom.stdout, dom.stderr[-2000:]
-    return int(dom.stdout.split("<title>overflow=", 1)[1].split("<", 1)[0])
+    assert dom.returncode == 0 and "measured=" in dom.stdout, dom.stderr[-2000:]
+    return dom.stdout.split("<title>measured=", 1)[1].split("<", 1)[0]
+
+
+def _overflow_px(page: Path, profile: Path, width: int) -> int:
+    """How far the page is wider than a `width`-px viewport (0: it fits)."""
+    return int(_measure(page, profile, width, "e.scrollWidth - e.clientWidth"))
 
 
 def test_the_report_fits_a_phone_and_a_laptop_without_scrolling_sideways(tmp_path):
@@ -74,3 +81,29 @@ def test_the_report_fits_a_phone_and_a_laptop_without_scrolling_sideways(tmp_pat
     page = html_report.write(_outcome(write_scenario, "Leased line lab"), tmp_path / "report")
     for width in (390, 1280):
         assert _overflow_px(page, tmp_path / f"profile-{width}", width) == 0, width
+
+
+def test_the_topology_is_readable_on_a_laptop_and_a_phone_and_opens_alone(tmp_path):
+    """Issue 25, section 5: scaled into the page's width the node text was about 8 px at 1280 px and 3 px on a
+    phone, with no way to open the picture full size. Measured as a person sees it: the rendered height of a
+    node's text, the verdict within the first screen, the picture's own file."""
+    from tests.unit.test_html_report import _outcome
+
+    def write_scenario(data, name="scenario.yaml"):
+        import yaml
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        return path
+
+    page = html_report.write(_outcome(write_scenario, "Leased line lab"), tmp_path / "report")
+    for width in (390, 1280):
+        text_px = float(_measure(page, tmp_path / f"text-{width}", width,
+                                 "d.querySelector('#topology svg g.node text').getBoundingClientRect().height"))
+        assert text_px >= 11, (width, text_px)
+        verdict_bottom = float(_measure(page, tmp_path / f"verdict-{width}", width,
+                                        "d.getElementById('verdict').getBoundingClientRect().bottom"))
+        assert 0 < verdict_bottom < 900, (width, verdict_bottom)        # within the first screen
+    alone = page.with_name("topology.svg")
+    assert alone.read_bytes().lstrip().startswith(b"<?xml") and b"<svg" in alone.read_bytes()
+    dom = _chromium(alone, tmp_path / "profile-svg", "--dump-dom")
+    assert dom.returncode == 0 and "vrt-12345678" in dom.stdout, dom.stderr[-2000:]

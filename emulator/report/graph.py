@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import graphviz
 
 from emulator.errors import EnvironmentProblem
-from emulator.routing.model import Link, LinkKind, Node
+from emulator.routing.model import Link, LinkKind, Node, NodeKind
 from emulator.routing.reachability import PairResult
 from emulator.session import Prepared
 
@@ -40,6 +40,11 @@ LOOKS = {
     "VM instance": Look("box", "#ffffff"),
 }
 DOWN = {"style": "dashed", "color": "#d93025", "fontcolor": "#d93025"}
+BGP = {"style": "dotted", "color": "#7b1fa2", "fontcolor": "#7b1fa2", "penwidth": "2", "constraint": "false"}
+# The emulator's own helpers, not part of the design: a VBR's BGP speaker and a health check's prober. The
+# picture shows what they do instead (a BGP session between the device and the router, a health check on its
+# router interface pair).
+HELPERS = (NodeKind.BGP_SPEAKER, NodeKind.HEALTH_PROBER)
 PATH = {"color": "#1a73e8", "penwidth": "3"}
 
 
@@ -65,11 +70,19 @@ def link_label(link: Link, prepared: Prepared) -> str:
         initiator = cloud.router_interfaces.get(link.cloud_id.split("/")[0])
         spec = f" {initiator.spec}" if initiator is not None else ""
         status = initiator.status.value if initiator is not None else ("Active" if link.active else "down")
-        return f"{link.cloud_id}{spec}, {link.bandwidth_mbps} Mbit/s, {status}"
+        check = next((ri.health_check for ri in map(cloud.router_interfaces.get, link.cloud_id.split("/"))
+                      if ri is not None and ri.health_check is not None), None)
+        watched = "" if check is None else (f"\nhealth check every {check.rate_ms / 1000:g} s, {check.threshold} "
+                                            f"lost: faulty" + ("" if check.healthy else " (faulty now)"))
+        return f"{link.cloud_id}{spec}, {link.bandwidth_mbps} Mbit/s, {status}{watched}"
     if link.kind is LinkKind.PEERING:
         return f"VPC peering {link.cloud_id}{state}"
     if link.kind is LinkKind.ATTACHMENT:
-        return f"attachment {link.cloud_id}{state}"
+        attachment = cloud.attachments.get(link.cloud_id)
+        shares = "" if attachment is None else (
+            "\npropagates all its subnets" if attachment.all_segments
+            else "\npropagates " + (", ".join(map(str, attachment.segments)) or "nothing"))
+        return f"attachment {link.cloud_id}{state}{shares}"
     return link.cloud_id if link.kind is LinkKind.VSWITCH else ""
 
 
@@ -88,9 +101,35 @@ def _groups(prepared: Prepared) -> dict[str, tuple[str, str | None, list[str]]]:
                                    f"account_{vpc.account}", [vpc.vrouter_id, *instances])
     placed = {member for _label, _parent, members in groups.values() for member in members}
     for node in network.nodes.values():
+        if node.kind in HELPERS:
+            continue
         if node.id not in placed and node.account and f"account_{node.account}" in groups:
             groups[f"account_{node.account}"][2].append(node.id)   # VBRs, border gateways
     return groups
+
+
+def bgp_sessions(prepared: Prepared) -> list[tuple[str, str, str, bool]]:
+    """(customer device, cloud router, label, up) per BGP neighbour of the customer device: the session the
+    picture draws where the emulator runs a speaker node."""
+    cloud = prepared.scenario.cloud
+    bgp = cloud.customer_bgp
+    if bgp is None:
+        return []
+    device = cloud.idcs[bgp.idc_id].device_id
+    ends = {vbr.local_gateway.ip: vbr.id for vbr in cloud.vbrs.values()}
+    ends |= {pvi.local_gateway.ip: pvi.border_gateway_id for pvi in cloud.private_virtual_interfaces.values()}
+    sessions = []
+    for neighbor in bgp.neighbors:
+        router = ends.get(neighbor.ip)
+        if router is None:
+            continue
+        label = f"BGP AS {bgp.asn} - AS {neighbor.remote_asn}"
+        if neighbor.bfd is not None:
+            label += f", BFD {neighbor.bfd.min_tx_ms} ms x {neighbor.bfd.multiplier}"
+        if neighbor.shutdown:
+            label += " (shut down)"
+        sessions.append((device, router, label, not neighbor.shutdown))
+    return sessions
 
 
 def _highlight(result: PairResult | None) -> tuple[set[str], set[str], str | None, str]:
@@ -148,16 +187,26 @@ def to_dot(prepared: Prepared, result: PairResult | None = None) -> graphviz.Gra
         if parent is None:
             add_cluster(graph, key)
     grouped = {member for _label, _parent, members in groups.values() for member in members}
+    hidden = {node.id for node in network.nodes.values() if node.kind in HELPERS}
+    idc_side = {member for key, (_label, _parent, members) in groups.items() if key.startswith("idc_")
+                for member in members}
     for node in network.nodes.values():
-        if node.id not in grouped:
+        if node.id not in grouped and node.id not in hidden:
             add_node(graph, node)
+    for device, router, label, up in bgp_sessions(prepared):
+        graph.edge(device, router, label=label, **(BGP if up else {**BGP, **DOWN, "constraint": "false"}))
     for link in network.links:
+        if link.a[0] in hidden or link.b[0] in hidden:
+            continue
         attrs = {"label": link_label(link, prepared)}
         if not link.active:
             attrs.update(DOWN)
         if link.id in path_links:
             attrs.update(PATH)
-        graph.edge(link.a[0], link.b[0], **attrs)
+        tail, head = link.a[0], link.b[0]
+        if network.nodes[tail].kind is NodeKind.HOST and tail not in idc_side:
+            tail, head = head, tail        # an instance right of its router: edges then run outwards, not across
+        graph.edge(tail, head, **attrs)
     return graph
 
 
@@ -188,11 +237,13 @@ def to_mermaid(prepared: Prepared, result: PairResult | None = None) -> str:
         if parent is None:
             emit_group(key, "  ")
     grouped = {member for _label, _parent, members in groups.values() for member in members}
+    hidden = {node.id for node in network.nodes.values() if node.kind in HELPERS}
     for node in network.nodes.values():
-        if node.id not in grouped:
+        if node.id not in grouped and node.id not in hidden:
             lines.append(f'  {ids[node.id]}["{text(_node_label(node, prepared))}"]')
     styles = []
-    for index, link in enumerate(network.links):
+    shown = [link for link in network.links if link.a[0] not in hidden and link.b[0] not in hidden]
+    for index, link in enumerate(shown):
         label = link_label(link, prepared)
         arrow = "-.-" if not link.active else "---"
         lines.append(f'  {ids[link.a[0]]} {arrow}|"{text(label)}"| {ids[link.b[0]]}' if label
@@ -201,6 +252,9 @@ def to_mermaid(prepared: Prepared, result: PairResult | None = None) -> str:
             styles.append(f"  linkStyle {index} stroke:#1a73e8,stroke-width:3px")
         elif not link.active:
             styles.append(f"  linkStyle {index} stroke:#d93025")
+    for index, (device, router, label, _up) in enumerate(bgp_sessions(prepared), start=len(shown)):
+        lines.append(f'  {ids[device]} -.-|"{text(label)}"| {ids[router]}')
+        styles.append(f"  linkStyle {index} stroke:#7b1fa2,stroke-dasharray:3")
     lines += styles
     for node_id in sorted(path_nodes):
         lines.append(f"  style {ids[node_id]} stroke:#1a73e8,stroke-width:3px")

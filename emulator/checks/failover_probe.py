@@ -111,8 +111,16 @@ def probe(ip: str, port: int, interval_ms: float, seconds: float, source_port: i
             "rtt_ms": rtt_ms, "stream_arrived": stream}
 
 
+class _Stop:
+    """SIGTERM asks the live probe to finish: say the outage it is in, or one whose end it has not walked to yet."""
+
+    requested = False
+
+
 def live(ip: str, port: int, interval_ms: float) -> None:
-    """Probe until SIGTERM; one JSON line per second and per ended outage on stdout (flushed)."""
+    """Probe until SIGTERM; one JSON line per second and per ended outage on stdout (flushed). Stopped, it says
+    the outage still going on (`ongoing`), or one that had ended but was not yet LATE_S old: `probe stop` right
+    after a recovery read "outages: none" with 1,767 probes unanswered."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.connect((ip, port))
     interval = interval_ms / 1000
@@ -124,6 +132,26 @@ def live(ip: str, port: int, interval_ms: float) -> None:
     outage_start, outage_lost, checked = None, 0, 0
     while True:
         now = time.monotonic()
+        if _Stop.requested:
+            # Walk on as far as can be judged: an answered probe ends an outage, an unanswered one older than
+            # LATE_S is lost, a younger one is not judged yet.
+            while checked < sent:
+                if checked in answered:
+                    if outage_start is not None:
+                        _say({"outage": {"start_s": round(outage_start, 3), "lost": outage_lost,
+                                         "duration_s": round(checked * interval - outage_start, 3)}})
+                        outage_start = None
+                elif started + checked * interval + LATE_S < now:
+                    if outage_start is None:
+                        outage_start, outage_lost = checked * interval, 0
+                    outage_lost += 1
+                else:
+                    break
+                checked += 1
+            if outage_start is not None:
+                _say({"outage": {"start_s": round(outage_start, 3), "lost": outage_lost, "ongoing": True,
+                                 "duration_s": round(checked * interval - outage_start, 3)}})
+            return
         if now >= next_send:
             try:
                 sock.send(_pack(ECHO, sent, now))
@@ -174,7 +202,7 @@ def main(argv: list[str]) -> int:
         json.dump(serve(int(argv[1]), float(argv[2]), float(argv[3]) if len(argv) > 3 else 0), sys.stdout)
         return 0
     if argv[0] == "live":
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        signal.signal(signal.SIGTERM, lambda *_: setattr(_Stop, "requested", True))
         live(argv[1], int(argv[2]), float(argv[3]))
         return 0
     json.dump(probe(argv[1], int(argv[2]), float(argv[3]), float(argv[4]), int(argv[5]) if len(argv) > 5 else 0),

@@ -43,7 +43,6 @@ class LiveProbe:
         self.started = time.monotonic()
         self.sent = self.answered = 0
         self.outages: list[dict] = []
-        self.silent_since: int | None = None     # the second from which nothing came back, while that lasts
         self.thread = threading.Thread(target=self._follow, daemon=True, name="live-probe")
         self.thread.start()
 
@@ -57,15 +56,13 @@ class LiveProbe:
             if "outage" in message:
                 outage = message["outage"]
                 self.outages.append(outage)
+                if self.stopping:        # said once more by the summary
+                    continue
                 self.say(f"probe {self.src} -> {self.dst}: an outage ended: {outage['duration_s']:.2f} s from "
                          f"{outage['start_s']:.1f} s, {outage['lost']} probes lost")
                 continue
             self.sent += message["sent"]
             self.answered += message["answered"]
-            if message["sent"] and not message["answered"]:
-                self.silent_since = message["t"] - 1 if self.silent_since is None else self.silent_since
-            elif message["answered"]:
-                self.silent_since = None
             self.say(self._second(message))
         if self.stopping:
             return
@@ -112,15 +109,14 @@ class LiveProbe:
         self._stop_processes()
         self.thread.join(timeout=5)
         return (f"probe {self.src} -> {self.dst} stopped after {time.monotonic() - self.started:.0f} s: "
-                + summary(self.sent, self.answered, self.outages, self.silent_since))
+                + summary(self.sent, self.answered, self.outages))
 
 
-def summary(sent: int, answered: int, outages: list[dict], silent_since: int | None) -> str:
+def summary(sent: int, answered: int, outages: list[dict]) -> str:
     """What a stopped probe saw: an outage still going on, or no answer at all, is said as such."""
     said = f"{sent} sent, {sent - answered} unanswered; "
     if sent and not answered:
         return said + "no probe was answered"
-    ended = [f"{o['duration_s']:.2f} s from {o['start_s']:.1f} s ({o['lost']} lost)" for o in outages]
-    if silent_since is not None:
-        ended.append(f"one still going on since {silent_since} s")
-    return said + "outages: " + ("; ".join(ended) or "none")
+    told = [f"{o['duration_s']:.2f} s from {o['start_s']:.1f} s ({o['lost']} lost"
+            + (", still going on)" if o.get("ongoing") else ")") for o in outages]
+    return said + "outages: " + ("; ".join(told) or "none")

@@ -48,7 +48,9 @@ class Screen:
         while time.monotonic() < deadline:
             found = re.compile(pattern).search(self.text(), self.seen)
             if found:
-                self.seen = found.end()
+                # Not past the match's trailing white space: the line being typed is padded with spaces to the
+                # terminal's width (prompt_toolkit draws it whole), and the padding goes once a command is typed.
+                self.seen = found.start() + len(found.group(0).rstrip())
                 return found
             time.sleep(0.5)
         raise AssertionError(f"{pattern!r} did not appear within {seconds} s; the screen:\n{self.text()[-3000:]}")

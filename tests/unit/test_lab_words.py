@@ -52,9 +52,10 @@ def test_ping_gives_the_round_trip_without_the_first_echo_that_waits_for_arp():
 
 
 def test_a_probe_that_never_got_an_answer_does_not_say_outages_none():
-    assert summary(300, 0, [], 0) == "300 sent, 300 unanswered; no probe was answered"
-    assert summary(300, 300, [], None) == "300 sent, 0 unanswered; outages: none"
+    assert summary(300, 0, []) == "300 sent, 300 unanswered; no probe was answered"
+    assert summary(300, 300, []) == "300 sent, 0 unanswered; outages: none"
     ended = {"duration_s": 1.5, "start_s": 2.0, "lost": 150}
-    assert summary(600, 450, [ended], None) == "600 sent, 150 unanswered; outages: 1.50 s from 2.0 s (150 lost)"
-    assert summary(600, 300, [ended], 4) == ("600 sent, 300 unanswered; outages: 1.50 s from 2.0 s (150 lost); "
-                                             "one still going on since 4 s")
+    assert summary(600, 450, [ended]) == "600 sent, 150 unanswered; outages: 1.50 s from 2.0 s (150 lost)"
+    ongoing = {"duration_s": 3.0, "start_s": 4.0, "lost": 300, "ongoing": True}
+    assert summary(900, 450, [ended, ongoing]) == ("900 sent, 450 unanswered; outages: 1.50 s from 2.0 s (150 lost); "
+                                                   "3.00 s from 4.0 s (300 lost, still going on)")

@@ -100,7 +100,7 @@ class Lab:
             if renewed.plan.structure() != self.prepared.plan.structure():
                 done = f"{done}; it {renewed.plan.structure_change(self.prepared.plan)}"
                 self.prepared = renewed
-                return Changed(done, rebuild=True)
+                return Changed(done + _HELD_BACK * bool(pressed), rebuild=True)
             self.last_update_s = self.live.apply(renewed)
             self.prepared = renewed
         return Changed(f"{done} (flows updated in {self.last_update_s * 1000:.0f} ms)" + _HELD_BACK * bool(pressed))
@@ -168,11 +168,13 @@ class Lab:
             configure()
             self.changed = True
             act()
-        if pressed:
-            raise KeyboardInterrupt
-        took = self.live.settle_bgp(self.prepared)
-        self.prepared = prepare(self.prepared.scenario, generation=self.live.network.plan.generation,
-                                learned=self.live.learned)
+        try:
+            if pressed:
+                raise KeyboardInterrupt
+            took = self.live.settle_bgp(self.prepared)
+        finally:        # interrupted or not, explain and table answer for the network as it now is
+            self.prepared = prepare(self.prepared.scenario, generation=self.live.network.plan.generation,
+                                    learned=self.live.learned)
         self.last_update_s = took
         return Changed(f"{done} (routes settled in {took:.1f} s)")
 

@@ -164,6 +164,9 @@ def command_list(ids: LabIds) -> str:
 def help_for(name: str, ids: LabIds) -> str | None:
     """`help NAME`: usage, what it does, examples with this scenario's IDs; None for no such lab command."""
     command = next((c for c in available(ids) if c.name == name), None)
+    if command is None and name in MININET_WORDS:
+        return (f"`{name}` is one of Mininet's own commands, kept for those who know them: Mininet's documentation "
+                "describes it (`nodes` lists the node names a `NODE COMMAND` line takes)")
     if command is None:
         return None
     text = f"usage: {command.usage}\n{command.summary[0].upper()}{command.summary[1:]}."
@@ -184,7 +187,7 @@ def unavailable_reason(name: str, ids: LabIds) -> str | None:
 
 def suggest(word: str, ids: LabIds, extra: tuple[str, ...] = ()) -> list[str]:
     """Lab commands (and `extra` names) close to a mistyped `word`."""
-    names = [command.name for command in available(ids)] + list(extra)
+    names = [command.name for command in available(ids)] + list(MININET_WORDS) + list(extra)
     return difflib.get_close_matches(word, names, n=3, cutoff=0.6)
 
 
@@ -198,5 +201,8 @@ def completions(before_cursor: str, ids: LabIds, node_names: tuple[str, ...] = (
         command = next((c for c in available(ids) if c.name == words[0]), None)
         if command is None:
             return []
-        names = list(command.words) + list(dict.fromkeys(ids.everything()))
+        if command.name == "help":          # help COMMAND: the commands, not the IDs
+            names = [c.name for c in available(ids)] if len(words) - bool(current) == 1 else []
+        else:
+            names = list(command.words) + list(dict.fromkeys(ids.everything()))
     return [name for name in names if name.startswith(current) and name != current]

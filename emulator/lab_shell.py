@@ -94,7 +94,7 @@ class LabShell(CLI):
                                        "leave the lab)")
         finally:
             if self.lab.probe is not None:     # its tcpdumps run in the host's namespace: stop them here
-                self.console.print(self.lab.probe_stop())
+                say(self.console, escape(self.lab.probe_stop()))
             setLogLevel("error")
 
     def cmdloop(self, intro=None) -> None:
@@ -154,10 +154,10 @@ class LabShell(CLI):
         try:
             args = shlex.split(line)
         except ValueError as exc:
-            self.console.print(f"[red]error[/red] {exc}")
+            self.console.print(f"[red]error[/red] {escape(str(exc))}")
             return None
         if len(args) != count:
-            self.console.print(f"usage: {usage}")
+            self.console.print(escape(f"usage: {usage}"))
             return None
         return args
 
@@ -173,7 +173,9 @@ class LabShell(CLI):
                 self.rebuild = outcome.message
                 return True
             outcome = outcome.message
-        if outcome is not None:
+        if isinstance(outcome, str):      # plain text, never markup (a path, an ID); one line into a pipe
+            say(self.console, escape(outcome))
+        elif outcome is not None:
             self.console.print(outcome)
         return False
 
@@ -181,7 +183,7 @@ class LabShell(CLI):
         """One command; interrupted (Ctrl-C), it stops the workers it started and nothing else: every helper of the
         network runs in a session of its own, out of the terminal's reach."""
         if not self.interactive and line != "EOF":
-            self.console.print(f"[bold]cloud-lab>[/bold] {line}")
+            self.console.print(f"[bold]cloud-lab>[/bold] {escape(line)}")
         self.running = line
         with self.lab.live.processes.stopped_if_interrupted():
             finished = super().onecmd(line)
@@ -223,7 +225,7 @@ class LabShell(CLI):
         if line.split()[:1] == ["set"]:
             words = line.split()
             if len(words) < 2:
-                self.console.print(f"usage: {LINE_SET_USAGE}")
+                self.console.print(escape(f"usage: {LINE_SET_USAGE}"))
                 return False
             return self._do(lambda: self.lab.line_set(words[1], words[2:]))
         args = self._args(line, 2, "line down|up|fail|restore PC_ID")
@@ -245,7 +247,7 @@ class LabShell(CLI):
             return self._do(lambda: self.lab.bgp_advertise(words[1], withdraw=words[0] == "withdraw"))
         if len(words) in (1, 2) and words[0] == "show":
             return self._do(lambda: Text(self.lab.bgp_show(words[1] if len(words) == 2 else "customer").rstrip()))
-        self.console.print(usage)
+        self.console.print(escape(usage))
         return False
 
     def do_table(self, line: str) -> bool:
@@ -257,9 +259,11 @@ class LabShell(CLI):
         """flows ROUTER [raw]: the OpenFlow flows installed on its bridge, as a table (raw: as ovs-ofctl prints)"""
         words = line.split()
         if len(words) not in (1, 2) or words[1:] not in ([], ["raw"]):
-            self.console.print("usage: flows ROUTER [raw]")
+            self.console.print(escape("usage: flows ROUTER [raw]"))
             return False
-        return self._do(lambda: self.lab.flows(words[0], raw=len(words) == 2))
+        if len(words) == 2:         # ovs-ofctl's own lines: never re-wrapped, the terminal folds a long one
+            return self._do(lambda: self.console.print(Text(self.lab.flows(words[0], raw=True)), soft_wrap=True))
+        return self._do(lambda: self.lab.flows(words[0]))
 
     def do_explain(self, line: str) -> bool:
         """explain SRC DST: the path, or where and why it breaks"""
@@ -314,7 +318,7 @@ class LabShell(CLI):
             return self._do(lambda: self.lab.probe_start(*words[1:], say=self._say))
         if words == ["stop"]:
             return self._do(self.lab.probe_stop)
-        self.console.print("usage: probe start SRC DST [INTERVAL_MS] | probe stop")
+        self.console.print(escape("usage: probe start SRC DST [INTERVAL_MS] | probe stop"))
         return False
 
     def _say(self, text: str) -> None:

@@ -133,15 +133,16 @@ def live(ip: str, port: int, interval_ms: float) -> None:
     while True:
         now = time.monotonic()
         if _Stop.requested:
-            # Walk on as far as can be judged: an answered probe ends an outage, an unanswered one older than
-            # LATE_S is lost, a younger one is not judged yet.
+            # Walk on as far as can be judged: an answered probe ends an outage; an unanswered one is lost when it
+            # is older than LATE_S or a later one came back; a younger one before any answer is not judged yet.
+            last_answered = max(answered, default=-1)
             while checked < sent:
                 if checked in answered:
                     if outage_start is not None:
                         _say({"outage": {"start_s": round(outage_start, 3), "lost": outage_lost,
                                          "duration_s": round(checked * interval - outage_start, 3)}})
                         outage_start = None
-                elif started + checked * interval + LATE_S < now:
+                elif started + checked * interval + LATE_S < now or checked < last_answered:
                     if outage_start is None:
                         outage_start, outage_lost = checked * interval, 0
                     outage_lost += 1

@@ -269,8 +269,8 @@ def show_explanation(console: Console, network: Network, result: PairResult) -> 
         return
     e = result.explanation
     assert e is not None
-    console.print(f"[red]{e.code}[/red] at {e.hop}: {e.message}")
-    console.print(f"  fix: {e.fix}")
+    console.print(f"[red]{escape(e.code)}[/red] at {escape(e.hop)}: {escape(e.message)}")
+    console.print(f"  fix: {escape(e.fix)}")
 
 
 ROUTE_KIND = {RouteKind.CUSTOM: "static", RouteKind.LOCAL: "local", RouteKind.CONNECTED: "local (interconnect)",

@@ -57,12 +57,13 @@ def test_the_lab_says_what_happens_in_words_that_fit_the_terminal(tmp_path):
         screen.type("help line")
         screen.wait_for(r"usage: line down\|up PC_ID", 10)
         screen.wait_for(r"for example:\s+line down pc-AAA", 10)
-        screen.press("exp")
-        screen.press("Tab")
-        screen.press(" idc-ser")
-        screen.press("Tab")
-        screen.press(" i-vpca")
-        screen.press("Tab")
+        # Each Tab's completion is awaited before the next keys (prompt_toolkit completes in the background,
+        # and text typed meanwhile would cancel it).
+        for typed, completed in (("exp", "cloud-lab> explain"), (" idc-ser", "cloud-lab> explain idc-server-1"),
+                                 (" i-vpca", "cloud-lab> explain idc-server-1 i-vpca-1")):
+            screen.press(typed)
+            screen.press("Tab")
+            assert _last_line_becomes(screen, completed), (typed, screen.text()[-300:])
         screen.press("Enter")
         screen.wait_for(r"cloud-lab> explain idc-server-1 i-vpca-1\s*\n", 10)
         screen.wait_for(r"REACHABLE|NO_ROUTE|INTERFACE_NOT_ACTIVE|[A-Z_]{6,} at ", 15)
@@ -90,8 +91,9 @@ def test_the_lab_says_what_happens_in_words_that_fit_the_terminal(tmp_path):
         screen.type("step")                                  # the customer device's route
         screen.wait_for(r"step 5 of 5 applied", 30)
         screen.type("ping idc-server-1 i-vpcb-1")
-        rtt = screen.wait_for(loose(r"idc-server-1 -> i-vpcb-1: reachable, RTT ([\d.]+) ms \(3/3 answered; the first, "
-                                    r"([\d.]+) ms, left out: it can wait for ARP\)"), 15)
+        # Two of three at least: the first echo, right after the route came, may be late (then it is not named).
+        rtt = screen.wait_for(loose(r"idc-server-1 -> i-vpcb-1: reachable, RTT ([\d.]+) ms \([23]/3 answered"
+                                    r"(; the first, [\d.]+ ms, left out: it can wait for ARP)?\)"), 15)
         assert 0 < float(rtt[1]) < 100, rtt[0]
 
         screen.type("probe start i-vpca-1 i-vpcb-1")        # two VPCs of two accounts: unreachable, no line

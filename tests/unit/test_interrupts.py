@@ -26,3 +26,20 @@ def test_without_a_ctrl_c_nothing_is_said():
     with finished_before_interrupt() as pressed:
         pass
     assert pressed == []
+
+
+def test_a_second_ctrl_c_stops_waiting(capsys):
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        reached = []
+        with pytest.raises(KeyboardInterrupt):
+            with finished_before_interrupt() as pressed:
+                os.kill(os.getpid(), signal.SIGINT)
+                reached.append("after the first")
+                os.kill(os.getpid(), signal.SIGINT)
+                reached.append("after the second")
+        assert reached == ["after the first"] and len(pressed) == 2
+        assert "Ctrl-C again to stop waiting" in capsys.readouterr().err
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -29,7 +29,7 @@ def test_help_gives_usage_and_examples_with_the_scenarios_own_ids():
     assert "route del vrt-87654321 172.16.0.0/12" in route
     assert "route add vrt-87654321 172.16.0.0/12 RouterInterface ri-BBB" in route
     assert "ping idc-server-1 i-vpca-1" in help_for("ping", ids)
-    assert help_for("pingall", ids) is None and help_for("bgp", ids) is None
+    assert help_for("xterm", ids) is None and help_for("bgp", ids) is None
     redundant = help_for("line", _ids("redundant_leased_lines"))
     assert "line down pc-AAA" in redundant
 
@@ -39,6 +39,8 @@ def test_a_typo_gets_the_command_meant():
     assert suggest("explian", ids) == ["explain"]
     assert suggest("rout", ids)[0] == "route"
     assert suggest("zzzz", ids) == []
+    assert suggest("pingal", ids)[0] == "pingall"                          # Mininet's own, still known
+    assert help_for("nodes", ids).startswith("`nodes` is one of Mininet's own commands")
 
 
 def test_tab_completes_commands_then_their_words_and_the_scenarios_ids():
@@ -50,4 +52,6 @@ def test_tab_completes_commands_then_their_words_and_the_scenarios_ids():
     assert "idc-server-1" in completions("ping ", ids) and "i-vpcb-1" in completions("ping idc-server-1 i-vpc", ids)
     assert completions("line set pc-AAA lat", ids) == ["latency"]
     assert completions("cesrv1 pi", ids) == []          # a node's own command: nothing of ours to offer
+    assert completions("help li", ids) == ["line"] and "idc-server-1" not in completions("help ", ids)
+    assert completions("help line ", ids) == []
     assert completions("ce", ids, node_names=("cesrv1", "cevbr1")) == ["cesrv1", "cevbr1"]

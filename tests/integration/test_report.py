@@ -67,18 +67,24 @@ def _overflow_px(page: Path, profile: Path, width: int) -> int:
     return int(_measure(page, profile, width, "e.scrollWidth - e.clientWidth"))
 
 
-def test_the_report_fits_a_phone_and_a_laptop_without_scrolling_sideways(tmp_path):
-    """Issue 25, section 5: with no viewport tag, a long path and wide tables, a 390 px phone scrolled the whole
-    page sideways (123 px before this test); now each wide table scrolls on its own."""
+def _sample_report(tmp_path: Path) -> Path:
+    """The unit tests' sample outcome (no network) written as a report: the page a phone or a laptop opens."""
+    import yaml
+
     from tests.unit.test_html_report import _outcome
 
     def write_scenario(data, name="scenario.yaml"):
-        import yaml
         path = tmp_path / name
         path.write_text(yaml.safe_dump(data, sort_keys=False))
         return path
 
-    page = html_report.write(_outcome(write_scenario, "Leased line lab"), tmp_path / "report")
+    return html_report.write(_outcome(write_scenario, "Leased line lab"), tmp_path / "report")
+
+
+def test_the_report_fits_a_phone_and_a_laptop_without_scrolling_sideways(tmp_path):
+    """Issue 25, section 5: with no viewport tag, a long path and wide tables, a 390 px phone scrolled the whole
+    page sideways (123 px before this test); now each wide table scrolls on its own."""
+    page = _sample_report(tmp_path)
     for width in (390, 1280):
         assert _overflow_px(page, tmp_path / f"profile-{width}", width) == 0, width
 
@@ -87,15 +93,7 @@ def test_the_topology_is_readable_on_a_laptop_and_a_phone_and_opens_alone(tmp_pa
     """Issue 25, section 5: scaled into the page's width the node text was about 8 px at 1280 px and 3 px on a
     phone, with no way to open the picture full size. Measured as a person sees it: the rendered height of a
     node's text, the verdict within the first screen, the picture's own file."""
-    from tests.unit.test_html_report import _outcome
-
-    def write_scenario(data, name="scenario.yaml"):
-        import yaml
-        path = tmp_path / name
-        path.write_text(yaml.safe_dump(data, sort_keys=False))
-        return path
-
-    page = html_report.write(_outcome(write_scenario, "Leased line lab"), tmp_path / "report")
+    page = _sample_report(tmp_path)
     for width in (390, 1280):
         text_px = float(_measure(page, tmp_path / f"text-{width}", width,
                                  "d.querySelector('#topology svg g.node text').getBoundingClientRect().height"))

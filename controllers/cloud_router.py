@@ -79,15 +79,15 @@ class CloudRouterApp(app_manager.OSKenApp):
             try:
                 previous = self.generation
                 if self._load_plan():
-                    for datapath in list(self.datapaths.values()):
-                        self._install(datapath, previous)
+                    for dpid, datapath in list(self.datapaths.items()):
+                        self._install(datapath, dpid, previous)
             except (OSError, ValueError) as exc:   # a plan being replaced: try again on the next tick
                 LOG.warning("could not read the plan: %s", exc)
 
-    def _install(self, datapath, previous: int | None = None) -> None:
-        node = self.nodes.get(datapath.id)
+    def _install(self, datapath, dpid: int, previous: int | None = None) -> None:
+        node = self.nodes.get(dpid)
         if node is None:
-            LOG.warning("datapath %016x is not in the plan; leaving it alone", datapath.id)
+            LOG.warning("datapath %016x is not in the plan; leaving it alone", dpid)
             return
         flows = flows_for(node)
         for flow in flows:
@@ -99,13 +99,24 @@ class CloudRouterApp(app_manager.OSKenApp):
 
     @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)
     def on_features(self, ev):
-        datapath = ev.msg.datapath
-        self.datapaths[datapath.id] = datapath
-        self._install(datapath)
+        # The ID from the message, never datapath.id: os-ken's own handler sets that from this same message, in
+        # its own app's thread, so on a slow machine it can still be None here (the VM lane under TCG saw it:
+        # a VRouter left without flows, the run stopped after 31 s).
+        datapath, dpid = ev.msg.datapath, ev.msg.datapath_id
+        self.datapaths[dpid] = datapath
+        self._install(datapath, dpid)
 
-    @set_ev_cls(ofp_event.EventOFPBarrierReply, MAIN_DISPATCHER)
+    def _dpid_of(self, datapath) -> int | None:
+        if datapath.id is not None:
+            return datapath.id
+        return next((dpid for dpid, known in self.datapaths.items() if known is datapath), None)
+
+    # CONFIG_DISPATCHER too: the flows' barrier can be answered before os-ken's own handler has moved the
+    # datapath to MAIN_DISPATCHER (it waits for the port description first), and a reply missed is a bridge
+    # never reported ready.
+    @set_ev_cls(ofp_event.EventOFPBarrierReply, [CONFIG_DISPATCHER, MAIN_DISPATCHER])
     def on_barrier(self, ev):
-        datapath_id = ev.msg.datapath.id
+        datapath_id = self._dpid_of(ev.msg.datapath)
         if datapath_id in self.nodes and datapath_id not in self.ready:
             self.ready.add(datapath_id)
             self._write_status()

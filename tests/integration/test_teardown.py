@@ -14,6 +14,9 @@ from emulator.runtime.commands import run
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "250"}
+# Guards against a hang, not timing claims: a run is ready in ~15 s here and ~60 s in the VM lane's emulated CPU.
+READY_WITHIN_S = 240
+CLEAN_WITHIN_S = 240
 
 
 def _default_sigint() -> None:
@@ -27,7 +30,7 @@ def _start_run_and_wait_until_ready(*extra: str, scenario: str = "multi_vpc_leas
     process = subprocess.Popen([sys.executable, "-m", "emulator", "run", scenario, *extra], cwd=ROOT,
                                env=ENV, preexec_fn=_default_sigint,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + READY_WITHIN_S
     seen = []
     while time.monotonic() < deadline:
         line = process.stdout.readline()
@@ -37,7 +40,11 @@ def _start_run_and_wait_until_ready(*extra: str, scenario: str = "multi_vpc_leas
         if "all checks ready" in line:
             return process
     process.kill()
-    pytest.fail("the run never became ready:\n" + "".join(seen))
+    process.wait(timeout=10)
+    cleaned = subprocess.run([sys.executable, "-m", "emulator", "clean"], cwd=ROOT, env=ENV, capture_output=True,
+                             text=True, timeout=CLEAN_WITHIN_S)
+    pytest.fail("the run never became ready (killed, then `clean`: " + cleaned.stdout.strip() + "):\n"
+                + "".join(seen))
 
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 130)])
@@ -47,7 +54,7 @@ def test_a_stopped_run_tears_everything_down(sig, code, tmp_path):
     process = _start_run_and_wait_until_ready("--capture", "pc-AAA", "--artifacts", str(tmp_path))
     assert not cleanup.leftovers().empty()          # the network is really there ...
     process.send_signal(sig)
-    out, _ = process.communicate(timeout=60)
+    out, _ = process.communicate(timeout=CLEAN_WITHIN_S)     # the teardown, within the same guard
     assert process.returncode == code, out
     assert "Traceback" not in out
     assert cleanup.leftovers().empty(), cleanup.leftovers().summary()   # ... and really gone
@@ -80,7 +87,7 @@ def test_clean_removes_a_killed_runs_leftovers_and_nothing_else(foreign_resource
     left = cleanup.leftovers()
     assert left.bridges and left.processes, "a killed run leaves its network behind"
     result = subprocess.run([sys.executable, "-m", "emulator", "clean"], cwd=ROOT, env=ENV, capture_output=True,
-                            text=True, timeout=120)
+                            text=True, timeout=CLEAN_WITHIN_S)
     assert result.returncode == 0, result.stderr
     assert "removed" in result.stdout
     assert cleanup.leftovers().empty(), cleanup.leftovers().summary()
@@ -88,7 +95,7 @@ def test_clean_removes_a_killed_runs_leftovers_and_nothing_else(foreign_resource
     assert run(["ip", "link", "show", "notours-a"], check=False).returncode == 0
     assert foreign_resources.poll() is None
     again = subprocess.run([sys.executable, "-m", "emulator", "clean"], cwd=ROOT, env=ENV, capture_output=True,
-                           text=True, timeout=60)
+                           text=True, timeout=CLEAN_WITHIN_S)
     assert "nothing left behind" in again.stdout
 
 
@@ -110,7 +117,7 @@ def test_clean_removes_the_bgp_daemons_of_a_killed_run():
     time.sleep(0.5)                                      # the node shells see their pipes close and exit
     assert len(_bgp_daemons()) == 3, "the daemons outlive the killed run"
     result = subprocess.run([sys.executable, "-m", "emulator", "clean"], cwd=ROOT, env=ENV, capture_output=True,
-                            text=True, timeout=120)
+                            text=True, timeout=CLEAN_WITHIN_S)
     assert result.returncode == 0, result.stderr
     assert _bgp_daemons() == []
     assert cleanup.leftovers().empty(), cleanup.leftovers().summary()

@@ -110,15 +110,26 @@ def test_the_integration_tests_whose_paths_differ_by_kernel_pass_in_the_guest(gu
     max(1 ms, 5 %), and 5 % loss configured is measured within half a point over at least 20,000 datagrams."""
     with Timer("integration tests that differ by kernel"):
         deselect = " ".join(f"--deselect {test}" for test in left_out(guest.accel))
-        result = guest.ssh(f"cd /vagrant && {VENV}/bin/python -m pytest -p no:cacheprovider -q -rA --durations=10 "
+        # COLUMNS: pytest cuts a summary line to the terminal's width, and at 80 a long test ID left no room for
+        # its reason (CI printed "FAILED ...test_clean_removes_the_bgp_daemons_of_a_killed_run" and nothing else).
+        result = guest.ssh(f"cd /vagrant && COLUMNS=250 {VENV}/bin/python -m pytest -p no:cacheprovider -q -rA "
+                           "--durations=10 "
                            f"{deselect} {' '.join(KERNEL_DEPENDENT_TESTS)} > {GUEST_OUT}/integration.log 2>&1; "
                            "echo $?", timeout=RUN_TIMEOUT_S)
     log = guest.ssh(["cat", f"{GUEST_OUT}/integration.log"]).stdout
     for held in ("test_impairment.py::test_ping_rtt_across_the_line_grows_by_twice_the_one_way_delay",
                  "test_impairment.py::test_configured_loss_is_measured_within_half_a_point[5.0]"):
         assert f"PASSED tests/integration/{held}" in log, log[-3000:]
-    assert result.stdout.strip() == "0", "\n".join(line for line in log.splitlines()
-                                                   if line.startswith(("FAILED", "ERROR")))
+    assert result.stdout.strip() == "0", _failures(log)
+
+
+def _failures(log: str, most: int = 6000) -> str:
+    """The guest's failed tests with their reasons, then the start of pytest's FAILURES and ERRORS sections: the
+    guest's log stays on the CI machine's checkout, which is gone once CI has printed this."""
+    summary = "\n".join(line for line in log.splitlines() if line.startswith(("FAILED", "ERROR")))
+    sections = re.search(r"^=+ (?:ERRORS|FAILURES) =+$.*?(?=^=+ (?:PASSES|slowest|short test summary))", log,
+                         re.MULTILINE | re.DOTALL)
+    return summary + ("\n\n" + sections.group(0)[:most] if sections else "")
 
 
 @pytest.mark.parametrize("mechanism", ["netem", "delay-line"])

@@ -38,6 +38,12 @@ class Explanation:
         return None if verdict is None else cls(verdict.code, verdict.hop, verdict.message, verdict.fix)
 
 
+# How the ping checks' round trips are measured, said where they are shown (terminal, HTML).
+RTT_NOTE = ("the average of {most} echoes per pair, sent once the reachability echoes had resolved every neighbour "
+            "on the way (a first echo across a delayed line also waits for ARP); min, avg, max and mdev are in "
+            "the JSON report")
+
+
 @dataclass(frozen=True)
 class PingDetail:
     KIND: ClassVar[CheckKind] = CheckKind.PING
@@ -48,7 +54,7 @@ class PingDetail:
     retried: bool = False                 # no reply in the first pass: tried again before counting as lost
     stated_expectation: bool | None = None
     answered_by: str | None = None        # replies come from this other host with the same address
-    rtt_ms: dict | None = None            # min, avg, max of the replies' round trips (None: no reply)
+    rtt_ms: dict | None = None            # min, avg, max, mdev of the warm echoes' round trips (None: no reply)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from emulator.captures import OPEN_HINT
-from emulator.checks.results import (BgpDetail, FailoverDetail, PerformanceDetail, PingDetail, ThroughputDetail,
+from emulator.checks.results import (RTT_NOTE, BgpDetail, FailoverDetail, PerformanceDetail, PingDetail, ThroughputDetail,
                                      TracerouteDetail)
 from emulator.report import graph, json_report
 from emulator.report.terminal import timings_in_words
@@ -40,8 +40,12 @@ def _matrix(outcome: RunOutcome) -> dict[tuple[str, str], dict[str, Any]]:
         why = check.explanation
         css = "wrong" if not check.passed else "reach" if detail.reachable else "blocked"
         text = ("reachable" if detail.reachable else "unreachable") + ("" if check.passed else " (NOT as expected)")
+        rtt = detail.rtt_ms
         cells[(check.src, check.dst)] = {
-            "css": css, "text": text, "title": f"{detail.replies}/{detail.sent} replies",
+            "css": css, "text": text, "title": f"{detail.replies}/{detail.sent} replies" + (
+                f"; RTT min {rtt['min']} avg {rtt['avg']} max {rtt['max']} mdev {rtt['mdev']} ms "
+                f"({rtt['received']}/{rtt['sent']} echoes)" if rtt else ""),
+            "rtt": f"RTT {rtt['avg']:.1f} ms" if rtt and detail.reachable else "",
             "code": why.code if why else "", "hop": why.hop if why else "",
             "message": why.message if why else "", "fix": why.fix if why else ""}
     return cells
@@ -113,7 +117,9 @@ def render(outcome: RunOutcome, folder: Path, svg: bytes | None = None) -> str:
         verdict=f"all {len(outcome.checks)} checks passed" if outcome.passed
         else f"{failed} of {len(outcome.checks)} checks failed",
         picture=picture, picture_file=TOPOLOGY_FILE, traced=f"{traced.src} -> {traced.dst}" if traced else "",
-        hosts=prepared.network.hosts, matrix=_matrix(outcome), traceroutes=traceroutes, throughputs=throughputs,
+        hosts=prepared.network.hosts, matrix=_matrix(outcome), rtt_note=RTT_NOTE,
+        rtt_sent=max((c.detail.rtt_ms['sent'] for c in outcome.checks
+                       if isinstance(c.detail, PingDetail) and c.detail.rtt_ms), default=0), traceroutes=traceroutes, throughputs=throughputs,
         bgp_sessions=sessions, performance=performance, failovers=failovers, failover_plots=plots, links=links, steps=steps, route_tables=data["route_tables"], captures=captures, open_hint=OPEN_HINT, notes=data["notes"],
         environment_rows=_environment_rows(data["environment"]), timings_text=timings_in_words(data["timings_s"]),
         cleanup=data["cleanup"])

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from emulator.captures import OPEN_HINT
+from emulator.checks import results
 from emulator.checks.results import (BgpDetail, CheckResult, FailoverDetail, PerformanceDetail, PingDetail,
                                      TracerouteDetail)
 from emulator.perf_model import HOST_HEADROOM, host_limit_reason
@@ -151,6 +152,10 @@ def show_checks(console: Console, checks: list[CheckResult]) -> None:
     for check in checks:
         table.add_row(check.kind.value, f"{check.src}\n-> {check.dst}", _mark(check.passed), escape(_details(check)))
     console.print(table)
+    timed = [c.detail.rtt_ms for c in pings if c.detail.rtt_ms]
+    if timed:
+        console.print(hanging("RTT:", results.RTT_NOTE.format(most=max(rtt["sent"] for rtt in timed)), "dim"))
+
 
 
 def _details(check: CheckResult) -> str:

@@ -42,6 +42,9 @@ def test_run_writes_the_json_report_and_exits_zero(tmp_path):
             assert {"expected", "reachable"} <= set(check)
             if not check["reachable"]:
                 assert check["explanation"]["code"] == "NO_ROUTE"
+            else:    # the round-trip pass of its own: 10 echoes, neighbours warm
+                assert set(check["rtt_ms"]) == {"min", "avg", "max", "mdev", "sent", "received"}, check
+                assert check["rtt_ms"]["sent"] == 10 and check["rtt_ms"]["received"] >= 9, check
         elif check["kind"] == "traceroute":
             assert check["hops"] == ["172.16.1.1", "10.100.0.1", "100.64.0.2", "192.168.1.10"]
         else:

@@ -114,3 +114,14 @@ def test_the_page_reads_on_a_phone_and_says_things_in_words(write_scenario, tmp_
     assert "{" not in environment and "<th>datapath</th><td>user</td>" in environment
     assert "network built 1.0 s, in all 2.0 s" in page
 
+
+
+def test_reachable_cells_show_their_round_trip_and_the_page_says_how_it_was_measured(write_scenario, tmp_path):
+    from emulator.perf_model import RttSeries
+    outcome = _outcome(write_scenario, "RTT")
+    outcome.checks[:] = [ping.ping_result(ping.Echoes(2, 2, rtt=RttSeries((41.0, 41.4, 40.8), 10))
+                                          if pair.reachable else ping.Echoes(2, 0), pair, None)
+                         for pair in outcome.prepared.expected.values()]
+    page = html_report.render(outcome, tmp_path)
+    assert "RTT 41.1 ms" in page and "mdev" in page
+    assert 'id="rtt-note"' in page and "the average of 10 echoes per pair" in page

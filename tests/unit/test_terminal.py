@@ -20,7 +20,8 @@ def _checks_at(width: int) -> list[str]:
     from emulator.checks.results import CheckResult, Explanation, PingDetail
 
     checks = [
-        CheckResult("idc-server-1", "i-vpcb-1", True, PingDetail(True, True, 2, 2, rtt_ms={"avg": 9.9})),
+        CheckResult("idc-server-1", "i-vpcb-1", True, PingDetail(True, True, 2, 2, rtt_ms={"min": 9.1, "avg": 9.9, "max": 11.0, "mdev": 0.4,
+                                                                                   "sent": 10, "received": 10})),
         CheckResult("i-vpca-1", "i-vpcb-1", True, PingDetail(False, False, 0, 2, stated_expectation=False),
                     Explanation("NOT_TRANSITIVE", "vbr-12345678", "a VBR does not forward between two VPCs", "-")),
         CheckResult("idc-server-1", "i-vpca-1", False, PingDetail(True, False, 0, 5, retried=True),
@@ -42,6 +43,13 @@ def test_a_ping_check_takes_two_lines_at_80_columns_and_says_expected_once():
     assert "unreachable, as the scenario expects: NOT_TRANSITIVE" in text
     assert "unreachable, but the route tables predict reachable" in text and "NO_ROUTE: no route to" in text
     assert "expected=" not in text and "scenario says" not in text
+
+
+def test_the_checks_say_once_how_their_round_trips_were_measured():
+    lines = _checks_at(80)
+    note = " ".join(" ".join(lines[next(i for i, line in enumerate(lines) if line.startswith("RTT:")):]).split())
+    assert note.startswith("RTT: the average of 10 echoes per pair, sent once the reachability echoes had resolved")
+    assert sum(line.startswith("RTT:") for line in lines) == 1 and max(map(len, lines)) <= 80
 
 
 def test_a_wrapped_step_keeps_its_indent():

@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import os
+import tempfile
+
 import pytest
 import yaml
+from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from emulator import scenario as scenario_module
 from emulator.stdin import ensure_stdin_open
 
 ensure_stdin_open()   # CI may run the suite with standard input closed
+
+# Property tests: the same examples on every run (a property that fails only on some seeds would be a flaky test,
+# which blocks landing here) and no example database written into the checkout. For a longer random search by
+# hand: HYPOTHESIS_PROFILE=explore make unit; a failure it finds prints its @example to keep as a regression.
+settings.register_profile("repeatable", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", derandomize=False, database=None, max_examples=2000, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
+# Hypothesis also caches constants it collects from the source files; in the temporary directory, not the checkout.
+HYPOTHESIS_HOME = Path(tempfile.gettempdir()) / f"cloud-emulator-hypothesis-{os.getuid()}"
+set_hypothesis_home_dir(HYPOTHESIS_HOME)
 
 REFERENCE = scenario_module.SCENARIO_DIR / "multi_vpc_leased_line.yaml"
 

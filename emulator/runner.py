@@ -38,6 +38,7 @@ from emulator.runtime.health import Prober, probers
 from emulator.captures import CAPTURE_PACKETS, CaptureFile, select_ends
 from emulator.runtime.capture import Captures
 from emulator.runtime.commands import in_namespace, spawn
+from emulator.runtime.background import Failures
 from emulator.runtime.controller_process import LOST_SIGNAL, ControllerLost, ControllerProcess, free_port
 from emulator.runtime.network import EmulatedNetwork
 from emulator.runtime.readiness import wait_for_flows
@@ -62,8 +63,9 @@ def require_root_and_tools() -> None:
 
 
 @contextmanager
-def signals_as_exceptions(controller: ControllerProcess) -> Iterator[None]:
-    """SIGTERM and SIGHUP end the run like Ctrl-C does, and a controller lost for good ends it too: through teardown."""
+def signals_as_exceptions(controller: ControllerProcess, failures: Failures) -> Iterator[None]:
+    """SIGTERM and SIGHUP end the run like Ctrl-C does; a controller lost for good, or a helper thread's failure
+    (`failures`), ends it too: through teardown."""
 
     def stop(signum: int, _frame: Any) -> None:
         raise Interrupted(f"stopped by {signal.Signals(signum).name}; the network was torn down")
@@ -71,6 +73,8 @@ def signals_as_exceptions(controller: ControllerProcess) -> Iterator[None]:
     def lost(_signum: int, _frame: Any) -> None:
         if not controller.watching:
             return      # teardown has begun: it must not be cut short; the run is ending anyway
+        if failures.first is not None:
+            raise failures.first
         raise ControllerLost(controller.failure or "the controller died and could not be restarted",
                              fix=f"read the controller's log (keep it with --artifacts DIR):\n{controller.log_tail()}")
 
@@ -249,7 +253,8 @@ def live_network(prepared: Prepared, *, progress: Progress = lambda _line: None,
     run_dir = lock.STATE_DIR / f"run-{os.getpid()}"
     plan_path = run_dir / "plan.json"
     controller = ControllerProcess(plan_path, run_dir / "controller.log", free_port())
-    with lock.exclusive("start a run"), signals_as_exceptions(controller):
+    failures = Failures()
+    with lock.exclusive("start a run"), signals_as_exceptions(controller, failures):
         if not cleanup.leftovers().empty():
             progress(f"a previous run left resources behind; cleaning them first: {cleanup.sweep().summary()}")
         progress(f"Open vSwitch {ovs_service.ensure_running()}")
@@ -300,7 +305,7 @@ def live_network(prepared: Prepared, *, progress: Progress = lambda _line: None,
                          f"each)")
             if prepared.scenario.cloud.has_bgp():     # after the captures start: they record the sessions too
                 _start_bgp(prepared, live, run_dir, progress)
-            follower = _start_follower(prepared, live, run_dir / "health", progress)
+            follower = _start_follower(prepared, live, run_dir / "health", progress, failures)
             watch = _watch_helpers(live, progress)
             progress(f"all flows installed ({sum(counts.values())} on {len(counts)} bridges); all checks ready")
             yield live
@@ -360,8 +365,11 @@ class Follower:
 
     POLL_S = 0.05
 
-    def __init__(self, prepared: Prepared, live: Live, progress: Progress) -> None:
+    WHAT = "the health checks' verdicts and BGP's routes can no longer be carried into the flows"
+
+    def __init__(self, prepared: Prepared, live: Live, progress: Progress, failures: Failures) -> None:
         self.stopping = threading.Event()
+        self.failures = failures
         self.thread = threading.Thread(target=self._run, args=(prepared, live, progress), daemon=True,
                                        name="follower")
         self.thread.start()
@@ -371,8 +379,9 @@ class Follower:
             try:
                 change = live.follow_health(prepared)
                 live.follow_bgp(prepared)
-            except EmulatorError as problem:     # the run goes on; the failover checks show the consequence
-                live.notes.append(f"a change could not be carried into the flows: {problem.message}")
+            except Exception as problem:     # noqa: BLE001 (whatever it is, the run must not go on without it)
+                if not self.stopping.is_set():
+                    self.failures.report(self.WHAT, problem)
                 return
             if change is not None:
                 took = change.installed_at - change.decided_at
@@ -384,7 +393,8 @@ class Follower:
         self.thread.join(timeout=10)
 
 
-def _start_follower(prepared: Prepared, live: Live, folder: Path, progress: Progress) -> Follower | None:
+def _start_follower(prepared: Prepared, live: Live, folder: Path, progress: Progress,
+                    failures: Failures) -> Follower | None:
     """A prober per configured health check, and the thread that follows their verdicts and the BGP speakers."""
     checks = prepared.scenario.cloud.health_checks()
     if not checks and live.bgp is None:
@@ -398,7 +408,7 @@ def _start_follower(prepared: Prepared, live: Live, folder: Path, progress: Prog
         for problem in health_check_problems(prepared.scenario.cloud, prepared.network).values():
             live.notes.append(problem)
             progress(f"note: {problem}")
-    return Follower(prepared, live, progress)
+    return Follower(prepared, live, progress, failures)
 
 
 def _watch_helpers(live: Live, progress: Progress) -> Watch:

@@ -36,6 +36,18 @@ FRR_USER = "frr"
 VTYSH_TIMEOUT_S = 10.0
 
 
+def refused_by_frr(config: Path) -> str | None:
+    """FRR's own check of a configuration file (`vtysh --dryrun`: every daemon's commands, nothing started):
+    what it refuses, by line, or None. The daemons themselves log a bad line and start anyway (bgpd -C exits 0),
+    which would leave a session silently without a neighbour or a filter."""
+    result = run(["vtysh", "--dryrun", "-f", str(config)], check=False, timeout=VTYSH_TIMEOUT_S)
+    if result.returncode == 0:
+        return None
+    said = [line.strip() for line in (result.stdout + result.stderr).splitlines()
+            if line.strip() and "vtysh.conf" not in line]      # its own settings file, unreadable to some users
+    return "; ".join(said)[:400] or f"exit status {result.returncode}"
+
+
 def frr_missing() -> str | None:
     """What is missing to run FRR here, or None."""
     for daemon in ("zebra", "bgpd"):
@@ -74,6 +86,12 @@ class CustomerFrr:
                                                                        str(self.directory / "bgpd.log")))
         (self.directory / "bfdd.conf").write_text(frr_config.bfdd_conf(self.bgp, self.node,
                                                                        str(self.directory / "bfdd.log")))
+        for daemon in self.daemons:
+            refused = refused_by_frr(self.directory / f"{daemon}.conf")
+            if refused:
+                raise RuntimeFailure(f"FRR refuses the {daemon} configuration the emulator wrote for {self.node}: "
+                                     f"{refused}", fix="a defect of emulator/frr_config.py: please report it with "
+                                                       "this message and the scenario")
         for daemon in self.daemons:
             argv = [str(FRR_DAEMONS / daemon), "-d", "-f", str(self.directory / f"{daemon}.conf"),
                     "-i", str(self.directory / f"{daemon}.pid"), "-z", str(self.directory / "zserv.api"),

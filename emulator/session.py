@@ -7,6 +7,7 @@ and the reports render these values without depending on the orchestrator
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
@@ -18,19 +19,20 @@ from emulator.impairment import Impairment
 from emulator.plan import Plan, make_plan
 from emulator.routing.bgp import Learned
 from emulator.routing.model import Network
-from emulator.routing.reachability import PairResult, evaluate, expected_matrix
+from emulator.routing.reachability import Expectations, PairResult, evaluate
 from emulator.routing.topology import build_network
 from emulator.scenario import Scenario, host_hint
 
 
 @dataclass
 class Prepared:
-    """The pure part of a run: everything known before anything is built, every expectation computed once."""
+    """The pure part of a run: everything known before anything is built; each expectation derived once, when
+    something first asks for it."""
 
     scenario: Scenario
     network: Network
     plan: Plan
-    expected: dict[tuple[str, str], PairResult]
+    expected: Mapping[tuple[str, str], PairResult]
 
 
 def prepare(scenario: Scenario, generation: int = 1, learned: Learned | None = None) -> Prepared:
@@ -39,7 +41,7 @@ def prepare(scenario: Scenario, generation: int = 1, learned: Learned | None = N
     network = build_network(scenario.cloud)
     built = build_network(scenario.cloud, learned or Learned.nothing()) if scenario.cloud.has_bgp() else network
     plan = make_plan(built, scenario.name, generation)
-    return Prepared(scenario, network, plan, expected_matrix(network))
+    return Prepared(scenario, network, plan, Expectations(network))
 
 
 def require_measurable_checks(prepared: Prepared) -> None:

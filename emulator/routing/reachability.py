@@ -8,6 +8,7 @@ hops (each router answers from the address of the port the probe came in on).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 
@@ -299,6 +300,37 @@ def _delivered_elsewhere(network: Network, src: str, dst: str, forward: Verdict,
 def expected_matrix(network: Network) -> dict[tuple[str, str], PairResult]:
     return {(src, dst): evaluate(network, src, dst)
             for src in network.hosts for dst in network.hosts if src != dst}
+
+
+class Expectations(Mapping[tuple[str, str], PairResult]):
+    """The expected matrix, each ordered pair of hosts derived when it is first asked for, then kept.
+
+    Every lab action and timeline event prepares the network anew; at 250 VPCs the whole matrix (62,250 pairs)
+    took 6 s of each, although only the checks read it all. `explain` and a perf check read one pair."""
+
+    def __init__(self, network: Network) -> None:
+        self.network = network
+        self._hosts = frozenset(network.hosts)
+        self._pairs: dict[tuple[str, str], PairResult] = {}
+
+    def __getitem__(self, pair: tuple[str, str]) -> PairResult:
+        found = self._pairs.get(pair)
+        if found is None:
+            src, dst = pair
+            if src == dst or src not in self._hosts or dst not in self._hosts:
+                raise KeyError(pair)
+            found = self._pairs[pair] = evaluate(self.network, src, dst)
+        return found
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return ((src, dst) for src in self.network.hosts for dst in self.network.hosts if src != dst)
+
+    def __len__(self) -> int:
+        return len(self._hosts) * (len(self._hosts) - 1)
+
+    def derived(self) -> int:
+        """How many pairs have been derived so far (for tests and benchmarks)."""
+        return len(self._pairs)
 
 
 def expected_hops(network: Network, src: str, dst: str) -> list[IPv4Address]:

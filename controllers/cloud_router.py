@@ -123,7 +123,7 @@ class CloudRouterApp(app_manager.OSKenApp):
 
     @set_ev_cls(ofp_event.EventOFPStateChange, DEAD_DISPATCHER)
     def on_disconnect(self, ev):
-        datapath_id = ev.datapath.id
+        datapath_id = self._dpid_of(ev.datapath)
         if datapath_id is not None and self.datapaths.get(datapath_id) is ev.datapath:
             del self.datapaths[datapath_id]
             self.ready.discard(datapath_id)

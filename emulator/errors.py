@@ -38,5 +38,10 @@ class EnvironmentProblem(EmulatorError):
     """The machine lacks something the run needs (root, Open vSwitch, ...)."""
 
 
+class RunEnding(EnvironmentProblem):
+    """A failure the run cannot go on after (the controller lost for good, a helper thread failed): it ends the
+    run with exit 3 wherever it is raised, and is never shown as a refused command or an event's result."""
+
+
 class RuntimeFailure(EmulatorError):
     """Building or running the emulated network failed."""

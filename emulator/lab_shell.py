@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from emulator.errors import EmulatorError
+from emulator.errors import EmulatorError, RunEnding
 from emulator.lab import LINE_SET_USAGE, Changed, Lab
 from emulator.lab_commands import LabIds, command_list, completions, help_for, suggest, unavailable_reason
 from emulator.runner import live_network
@@ -165,6 +165,8 @@ class LabShell(CLI):
         """Run a lab action; a refusal is shown and changes nothing. True ends the loop (rebuild)."""
         try:
             outcome = action()
+        except RunEnding:
+            raise                    # the run cannot go on: never shown as a refusal
         except EmulatorError as error:
             say(self.console, f"[red]refused[/red] {escape(error.render())}")
             return False

@@ -73,8 +73,9 @@ def signals_as_exceptions(controller: ControllerProcess, failures: Failures) -> 
     def lost(_signum: int, _frame: Any) -> None:
         if not controller.watching:
             return      # teardown has begun: it must not be cut short; the run is ending anyway
-        if failures.first is not None:
-            raise failures.first
+        failure = failures.take()
+        if failure is not None:
+            raise failure
         raise ControllerLost(controller.failure or "the controller died and could not be restarted",
                              fix=f"read the controller's log (keep it with --artifacts DIR):\n{controller.log_tail()}")
 

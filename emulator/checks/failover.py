@@ -29,7 +29,7 @@ from emulator.routing import bgp as bgp_model
 from emulator.routing.model import NodeKind, RouteKind
 from emulator.routing.reachability import evaluate, trace
 from emulator.routing.topology import build_network
-from emulator.errors import EmulatorError
+from emulator.errors import EmulatorError, RunEnding
 from emulator.runtime.commands import finish, python_module, spawn
 from emulator.schema import Event, Failover
 
@@ -264,6 +264,8 @@ def _timeline(events: list[Event], pairs: list[Failover], duration: float, sniff
         progress(f"event at {mark.event.at_s:g} s: {mark.event.action} {mark.event.id}")
         try:
             mark.cloud = copy.deepcopy(apply_event(mark.event))    # the state right after it, for the prediction
+        except RunEnding:
+            raise                          # the run cannot go on (exit 3), never an event's result
         except EmulatorError as problem:   # a refused operation is the event's result, not a crash
             mark.error = problem.message
     records = []

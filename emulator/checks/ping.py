@@ -44,7 +44,9 @@ RTT_MOST_ECHOES = 10          # per pair: enough for a min, an average and a spr
 RTT_LEAST_ECHOES = 3
 RTT_BUDGET = 20_000           # echoes in the whole round-trip pass: a 64-VPC matrix (4,032 pairs) gets 4 each
 RTT_PERIOD_MS = 50
-RTT_TIMEOUT_MS = 5000         # two lines of 1,000 ms one way each still answer in time
+# Only pairs that answered within RETRY_PASS's timeout come here; waiting longer for an echo lost on a lossy line
+# would hold each fping process (8 at a time) that much longer.
+RTT_TIMEOUT_MS = RETRY_PASS.timeout_ms
 
 
 def rtt_pass(pairs: int) -> Pass:
@@ -64,8 +66,6 @@ class Echoes:
 
 
 _SUMMARY = re.compile(r"^(\S+)\s*:\s*xmt/rcv/%loss = (\d+)/(\d+)/", re.MULTILINE)
-_RTT = re.compile(r"^(\S+)\s*:\s*xmt/rcv/%loss = \d+/(\d+)/.*min/avg/max = ([0-9.]+)/([0-9.]+)/([0-9.]+)",
-                  re.MULTILINE)
 
 
 _PER_ECHO = re.compile(r"^(\S+)\s*:((?:\s+(?:[0-9.]+|-))+)\s*$", re.MULTILINE)

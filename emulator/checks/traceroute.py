@@ -1,6 +1,6 @@
 """Traceroute from a host with scapy, compared hop by hop with the path the routing tables give.
 
-The expected path comes in with the pair's expectation (computed once, when the run is prepared).
+The expected path comes in with the pair's expectation (derived once, when first asked for: Prepared.expected).
 """
 
 from __future__ import annotations

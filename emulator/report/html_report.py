@@ -51,6 +51,12 @@ def _matrix(outcome: RunOutcome) -> dict[tuple[str, str], dict[str, Any]]:
     return cells
 
 
+def _rtt_echoes(outcome: RunOutcome) -> int:
+    """How many echoes the ping checks' round trips were measured from (0: no pair answered)."""
+    return max((c.detail.rtt_ms["sent"] for c in outcome.checks
+                if isinstance(c.detail, PingDetail) and c.detail.rtt_ms), default=0)
+
+
 TOPOLOGY_FILE = "topology.svg"     # beside report.html: the picture alone, full size
 
 
@@ -117,9 +123,8 @@ def render(outcome: RunOutcome, folder: Path, svg: bytes | None = None) -> str:
         verdict=f"all {len(outcome.checks)} checks passed" if outcome.passed
         else f"{failed} of {len(outcome.checks)} checks failed",
         picture=picture, picture_file=TOPOLOGY_FILE, traced=f"{traced.src} -> {traced.dst}" if traced else "",
-        hosts=prepared.network.hosts, matrix=_matrix(outcome), rtt_note=RTT_NOTE,
-        rtt_sent=max((c.detail.rtt_ms['sent'] for c in outcome.checks
-                       if isinstance(c.detail, PingDetail) and c.detail.rtt_ms), default=0), traceroutes=traceroutes, throughputs=throughputs,
+        hosts=prepared.network.hosts, matrix=_matrix(outcome), rtt_note=RTT_NOTE, rtt_sent=_rtt_echoes(outcome),
+        traceroutes=traceroutes, throughputs=throughputs,
         bgp_sessions=sessions, performance=performance, failovers=failovers, failover_plots=plots, links=links, steps=steps, route_tables=data["route_tables"], captures=captures, open_hint=OPEN_HINT, notes=data["notes"],
         environment_rows=_environment_rows(data["environment"]), timings_text=timings_in_words(data["timings_s"]),
         cleanup=data["cleanup"])

@@ -152,7 +152,7 @@ def show_checks(console: Console, checks: list[CheckResult]) -> None:
     for check in checks:
         table.add_row(check.kind.value, f"{check.src}\n-> {check.dst}", _mark(check.passed), escape(_details(check)))
     console.print(table)
-    timed = [c.detail.rtt_ms for c in pings if c.detail.rtt_ms]
+    timed = [c.detail.rtt_ms for c in checks if isinstance(c.detail, PingDetail) and c.detail.rtt_ms]
     if timed:
         console.print(hanging("RTT:", results.RTT_NOTE.format(most=max(rtt["sent"] for rtt in timed)), "dim"))
 

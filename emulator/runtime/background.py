@@ -14,11 +14,11 @@ import threading
 import traceback
 from collections.abc import Callable
 
-from emulator.errors import EmulatorError, EnvironmentProblem
+from emulator.errors import EmulatorError, RunEnding
 from emulator.runtime.controller_process import LOST_SIGNAL
 
 
-class BackgroundFailure(EnvironmentProblem):
+class BackgroundFailure(RunEnding):
     """A thread that keeps the running network in step with the model failed: the run stops (exit 3)."""
 
 
@@ -32,6 +32,7 @@ class Failures:
 
     def __init__(self, notify: Callable[[], None] = _signal_main_thread) -> None:
         self.first: BackgroundFailure | None = None
+        self._undelivered = False
         self._notify = notify
         self._lock = threading.Lock()
 
@@ -50,4 +51,13 @@ class Failures:
             if self.first is not None:
                 return
             self.first = failure
+            self._undelivered = True
         self._notify()
+
+    def take(self) -> BackgroundFailure | None:
+        """The reported failure, once: a later signal (the controller lost) is then about something else."""
+        with self._lock:
+            if not self._undelivered:
+                return None
+            self._undelivered = False
+            return self.first

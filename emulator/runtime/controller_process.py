@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 
-from emulator.errors import EnvironmentProblem, RuntimeFailure
+from emulator.errors import RunEnding, RuntimeFailure
 from emulator.runtime.commands import exit_status, run
 from emulator.runtime.network import controller_target, retarget_command
 from emulator.session import ControllerRestart
@@ -41,7 +41,7 @@ FRESH_STARTS = 2                # after the standby, how many new processes are 
 LOST_SIGNAL = signal.SIGUSR1
 
 
-class ControllerLost(EnvironmentProblem):
+class ControllerLost(RunEnding):
     """The controller died and no new one could take over: the run stops (exit 3)."""
 
 

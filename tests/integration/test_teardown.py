@@ -41,10 +41,12 @@ def _start_run_and_wait_until_ready(*extra: str, scenario: str = "multi_vpc_leas
             return process
     process.kill()
     process.wait(timeout=10)
-    cleaned = subprocess.run([sys.executable, "-m", "emulator", "clean"], cwd=ROOT, env=ENV, capture_output=True,
-                             text=True, timeout=CLEAN_WITHIN_S)
-    pytest.fail("the run never became ready (killed, then `clean`: " + cleaned.stdout.strip() + "):\n"
-                + "".join(seen))
+    try:
+        cleaned = subprocess.run([sys.executable, "-m", "emulator", "clean"], cwd=ROOT, env=ENV,
+                                 capture_output=True, text=True, timeout=CLEAN_WITHIN_S).stdout.strip()
+    except subprocess.TimeoutExpired:
+        cleaned = f"did not finish within {CLEAN_WITHIN_S} s"
+    pytest.fail(f"the run never became ready (killed, then `clean`: {cleaned}):\n" + "".join(seen))
 
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 130)])

@@ -54,3 +54,24 @@ def test_only_the_first_failure_is_kept_and_told():
     failures.report("one", RuntimeError("first"))
     failures.report("two", RuntimeError("second"))
     assert "first" in failures.first.message and told == [1]
+
+
+def test_the_main_thread_raises_the_reported_failure_once_and_a_later_signal_is_the_controllers():
+    """The real path: a thread reports, SIGUSR1 reaches the main thread, runner's handler raises it there; a later
+    signal (the controller lost for good) is not taken for the same failure again."""
+    import time
+
+    import pytest
+
+    from emulator.runner import signals_as_exceptions
+    from emulator.runtime.controller_process import ControllerLost
+
+    controller = type("Controller", (), {"watching": True, "failure": "the controller died", "log_tail": str})()
+    failures = Failures()
+    with pytest.raises(BackgroundFailure) as caught, signals_as_exceptions(controller, failures):
+        threading.Thread(target=failures.report, args=("the follower", RuntimeError("boom"))).start()
+        time.sleep(10)
+    assert "RuntimeError: boom" in caught.value.message
+    with pytest.raises(ControllerLost), signals_as_exceptions(controller, failures):
+        threading.Thread(target=failures._notify).start()
+        time.sleep(10)

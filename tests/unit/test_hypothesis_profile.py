@@ -10,7 +10,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_default_profile_is_derandomized_and_keeps_no_example_database():
-    assert settings.default.derandomize is True and settings.default.database is None
+    repeatable = settings.get_profile("repeatable")
+    assert repeatable.derandomize is True and repeatable.database is None
+    assert settings.get_profile("explore").database is None
 
 
 def test_hypothesis_writes_nothing_under_the_checkout():
@@ -20,7 +22,7 @@ def test_hypothesis_writes_nothing_under_the_checkout():
 SEEN: list[int] = []
 
 
-@settings(max_examples=5)
+@settings(settings.get_profile("repeatable"), max_examples=5)
 @given(st.integers())
 def _draw(value: int) -> None:
     SEEN.append(value)

@@ -242,4 +242,5 @@ def test_expectations_are_derived_when_asked_for_and_equal_the_whole_matrix():
     whole = expected_matrix(prepared.network)
     assert len(prepared.expected) == len(whole) and dict(prepared.expected) == whole
     assert prepared.expected.get(("idc-server-1", "idc-server-1")) is None
-    assert prepared.expected.get(("idc-server-1", "nobody")) is None
+    assert prepared.expected.get(("idc-server-1", "nobody")) is None and "idc-server-1" not in prepared.expected
+    assert ("i-vpca-1", "i-vpcb-1") in prepared.expected and prepared.expected.derived() == len(whole)

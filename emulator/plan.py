@@ -256,7 +256,16 @@ def _forwarding(network: Network, node: Node, mine: list[PlanInterface],
                 end_intf: dict[tuple[str, str, str], PlanInterface]) -> tuple[ForwardingEntry, ...]:
     """Resolve each route to (out port, next-hop MAC) with the MACs the plan assigned; unusable routes drop."""
 
+    resolved_before: dict[tuple[str, object], tuple[int, str] | None] = {}
+
     def resolve(port_name: str, ip) -> tuple[int, str] | None:
+        """Kept per (port, next hop): a VPC's 249 routes learnt from one border gateway share one."""
+        key = (port_name, ip)
+        if key not in resolved_before:
+            resolved_before[key] = _resolve(port_name, ip)
+        return resolved_before[key]
+
+    def _resolve(port_name: str, ip) -> tuple[int, str] | None:
         found = neighbour(network, node.id, port_name, ip)
         if found is None:
             return None
@@ -280,10 +289,13 @@ def _forwarding(network: Network, node: Node, mine: list[PlanInterface],
     # Preferred routes first, so that for one prefix the static entry wins over the propagated one; of an ECMP
     # entry's next hops, the usable ones first.
     routes = sorted((r for r in node.routes if r.valid), key=preference)
+    ecmp_members: dict[tuple[IPv4Network, object], list] = {}     # one pass, not one per route (was quadratic)
+    for r in routes:
+        if r.ecmp and r.usable and r.port is not None:
+            ecmp_members.setdefault((r.prefix, r.rank), []).append(r)
     for route in routes:
         if route.ecmp and route.usable and route.port is not None and route.prefix not in entries:
-            members = [r for r in routes if r.ecmp and r.usable and r.port is not None and r.prefix == route.prefix
-                       and r.rank == route.rank]
+            members = ecmp_members[(route.prefix, route.rank)]
             hops = [(r, resolve(r.port, r.next_hop or r.prefix.network_address)) for r in members]
             hops = [(r, found) for r, found in hops if found is not None]
             if hops:

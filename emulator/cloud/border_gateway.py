@@ -64,9 +64,12 @@ class BorderGatewayOperations:
         for propagation in self.propagations:
             if propagation.vpc_id != vpc_id:
                 continue
+            # subnet_of by integer bounds: a VPC of a 250-VPC gateway checks 249 segments against its ranges
+            bounds = [(int(r.network_address), int(r.broadcast_address)) for r in propagation.ranges]
             for segment, attachment in self.gateway_routes(propagation.border_gateway_id):
+                low, high = int(segment.network_address), int(segment.broadcast_address)
                 if (attachment.vpc_id != vpc_id and segment not in seen
-                        and any(segment.subnet_of(r) for r in propagation.ranges)):
+                        and any(first <= low and high <= last for first, last in bounds)):
                     learnt.append((segment, propagation.border_gateway_id, attachment))
                     seen.add(segment)
         return learnt

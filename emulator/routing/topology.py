@@ -13,7 +13,8 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from emulator.cloud.control_plane import ControlPlane
 from emulator.errors import CloudError
 from emulator.impairment import IDEAL, Impairment
-from emulator.cloud.resources import NextHopType, PeeringStatus, PhysicalConnectionStatus, RIStatus, Role, RouteTable
+from emulator.cloud.resources import (NextHopType, PeeringStatus, PhysicalConnectionStatus, RIStatus, Role, RouteTable,
+                                      VpcAttachment)
 from emulator.routing.bgp import BORDER_GATEWAY, Learned, Session, discarded_prefixes, sessions, speaker_id, speaker_port
 from emulator.routing.model import (NEXT_HOP_ATTACHMENT, NEXT_HOP_VIRTUAL_INTERFACE, PRIORITY_BGP, PRIORITY_LOCAL,
                                     PRIORITY_PROPAGATED, PRIORITY_STATIC, BgpView, Link, LinkKind, Network, Node, NodeKind, Port, Route,
@@ -291,8 +292,11 @@ class _Builder:
 
     def _learnt_routes(self, vpc_id: str) -> None:
         vpc = self.cloud.vpcs[vpc_id]
+        mine_by_gateway: dict[str, VpcAttachment] = {}      # one lookup per gateway, not per learnt route
         for segment, bgw_id, _attachment in self.cloud.learnt_routes(vpc_id):
-            mine = self.cloud.attachment_of(vpc_id, bgw_id)
+            if bgw_id not in mine_by_gateway:
+                mine_by_gateway[bgw_id] = self.cloud.attachment_of(vpc_id, bgw_id)
+            mine = mine_by_gateway[bgw_id]
             next_hop, active = self.far_end[(vpc.vrouter_id, mine.id)]
             self._route(vpc.vrouter_id, Route(prefix=segment, port=mine.id, next_hop=next_hop, kind=RouteKind.PROPAGATED,
                                               target=bgw_id, usable=active, table=vpc.route_table.id,

@@ -24,8 +24,12 @@ LINUX_NAME_MAX = 15
 _SHORT = {"IDC server": "srv", "ECS instance": "ecs", "VM instance": "vm", "access device": "cpe",
           "access point": "ap", "BGP speaker": "bgp", "VBR": "vbr", "VRouter": "vr", "VPC router": "vr", "border gateway": "bgw",
           "health check": "hc"}
+# A role a provider words its own way (a third provider's "Cloud router") is named by what the node is, never a
+# KeyError: a provider's words are its own module's business.
+_KIND_SHORT = {NodeKind.HOST: "h", NodeKind.LINUX_ROUTER: "cpe", NodeKind.CLOUD_ROUTER: "rt",
+               NodeKind.ACCESS_POINT: "ap", NodeKind.BGP_SPEAKER: "bgp", NodeKind.HEALTH_PROBER: "hc"}
 DELAY_LINE_SHORT = "dl"     # the runtime's delay lines (cedl1, ...), spliced into impaired links without netem
-SHORT_KINDS = tuple(sorted(set(_SHORT.values()) | {DELAY_LINE_SHORT}))
+SHORT_KINDS = tuple(sorted(set(_SHORT.values()) | set(_KIND_SHORT.values()) | {DELAY_LINE_SHORT}))
 
 
 @dataclass(frozen=True)
@@ -169,7 +173,7 @@ def make_plan(network: Network, scenario: str, generation: int = 1) -> Plan:
     names: dict[str, str] = {}
     counters: dict[str, int] = {}
     for node in network.nodes.values():
-        short = _SHORT[node.role]
+        short = _SHORT.get(node.role) or _KIND_SHORT[node.kind]
         counters[short] = counters.get(short, 0) + 1
         names[node.id] = f"{NAME_PREFIX}{short}{counters[short]}"
 

@@ -39,6 +39,9 @@ LOOKS = {
     "border gateway": Look("hexagon", "#fad2cf"), "ECS instance": Look("box", "#ffffff"),
     "VM instance": Look("box", "#ffffff"),
 }
+# A role worded by another provider looks like what the node is.
+KIND_LOOKS = {NodeKind.HOST: Look("box", "#ffffff"), NodeKind.LINUX_ROUTER: Look("box3d", "#d2e3fc"),
+              NodeKind.CLOUD_ROUTER: Look("octagon", "#ceead6"), NodeKind.ACCESS_POINT: Look("cds", "#fef7e0")}
 DOWN = {"style": "dashed", "color": "#d93025", "fontcolor": "#d93025"}
 BGP = {"style": "dotted", "color": "#7b1fa2", "fontcolor": "#7b1fa2", "penwidth": "2", "constraint": "false"}
 # The emulator's own helpers, not part of the design: a VBR's BGP speaker and a health check's prober. The
@@ -50,10 +53,10 @@ PATH = {"color": "#1a73e8", "penwidth": "3"}
 
 def _node_label(node: Node, prepared: Prepared) -> str:
     address = next((str(p.address.ip) for p in node.ports if p.address is not None), "")
-    if node.role in ("IDC server", "ECS instance", "VM instance"):
+    if node.kind is NodeKind.HOST:
         return f"{node.id}\n{node.role} {address}"
     plan_name = prepared.plan.node(node.id).name
-    if node.role == "access point":        # its console name, not the emulator's node ID
+    if node.kind is NodeKind.ACCESS_POINT:     # its console name, not the emulator's node ID
         return f"{node.label}\n({plan_name})"
     return f"{node.id}\n{node.label} ({plan_name})"
 
@@ -164,7 +167,7 @@ def to_dot(prepared: Prepared, result: PairResult | None = None) -> graphviz.Gra
     groups = _groups(prepared)
 
     def add_node(target: graphviz.Graph, node: Node) -> None:
-        look = LOOKS.get(node.role, Look("ellipse", "#f1f3f4"))
+        look = LOOKS.get(node.role) or KIND_LOOKS.get(node.kind, Look("ellipse", "#f1f3f4"))
         attrs = {"shape": look.shape, "fillcolor": look.fill}
         if node.id in path_nodes:
             attrs.update(color=PATH["color"], penwidth=PATH["penwidth"])

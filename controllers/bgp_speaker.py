@@ -33,6 +33,7 @@ import socket  # noqa: E402
 from os_ken.services.protocols.bgp.bgpspeaker import BGPSpeaker  # noqa: E402
 
 from controllers import bfd  # noqa: E402
+from emulator.atomic_file import write_json_atomically  # noqa: E402
 
 LOG = logging.getLogger("bgp_speaker")
 POLL_S = 0.2
@@ -211,10 +212,7 @@ class Speaker:
         state = {"pid": os.getpid(), "updated": time.time(), "local_asn": self.config["local_asn"],
                  "peers": self.peers, "received": {ip: sorted(p) for ip, p in self.received.items()},
                  "advertised": self.advertised}
-        temporary = f"{self.state_path}.tmp"
-        with open(temporary, "w") as out:
-            json.dump(state, out)
-        os.replace(temporary, self.state_path)
+        write_json_atomically(self.state_path, state)
 
 
 def main(argv: list[str]) -> int:

@@ -19,7 +19,6 @@ learns when the slow path (ARP, ICMP) is back.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path
@@ -32,6 +31,7 @@ from os_ken.ofproto import nicira_ext, ofproto_v1_3
 
 from controllers import slow_path
 from controllers.flows import Flow, flows_for
+from emulator.atomic_file import write_json_atomically
 from emulator.plan import Plan, PlanNode
 
 LOG = logging.getLogger("cloud_router")
@@ -133,11 +133,8 @@ class CloudRouterApp(app_manager.OSKenApp):
         """Atomically, like the plan: the runtime must never read half of it."""
         if not self.status_path:
             return
-        temporary = f"{self.status_path}.{os.getpid()}.tmp"
-        with open(temporary, "w") as status:
-            json.dump({"pid": os.getpid(), "generation": self.generation,
-                       "ready": sorted(self.ready)}, status)
-        os.replace(temporary, self.status_path)
+        write_json_atomically(self.status_path, {"pid": os.getpid(), "generation": self.generation,
+                                                 "ready": sorted(self.ready)})
 
     @set_ev_cls(ofp_event.EventOFPErrorMsg, [CONFIG_DISPATCHER, MAIN_DISPATCHER])
     def on_error(self, ev):

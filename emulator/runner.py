@@ -20,6 +20,7 @@ from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
+from emulator.atomic_file import write_atomically
 from emulator.capabilities import Environment
 from emulator.checks import bgp as bgp_check
 from emulator.checks import failover, performance, ping, throughput, traceroute
@@ -227,13 +228,6 @@ class Live:
             self.health_changes.append(change)
             return change
         return None
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """The controller polls this file: it must never see half of it."""
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
 
 
 @contextmanager

@@ -24,6 +24,7 @@ from ipaddress import IPv4Network
 from pathlib import Path
 
 from emulator import frr_config
+from emulator.atomic_file import write_json_atomically
 from emulator.cloud.bgp import CustomerBgp
 from emulator.cloud.control_plane import ControlPlane
 from emulator.errors import RuntimeFailure
@@ -233,9 +234,7 @@ class CloudSpeaker:
         """AddBgpNetwork/DeleteBgpNetwork on the running VBR (or what a border gateway announces): the speaker reads
         its configuration again."""
         self.config["networks"] = [str(net) for net in networks]
-        temporary = self.config_path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(self.config))
-        os.replace(temporary, self.config_path)
+        write_json_atomically(self.config_path, self.config)
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGHUP)
 

@@ -27,6 +27,8 @@ import time
 from ipaddress import IPv4Address
 from pathlib import Path
 
+from emulator.atomic_file import write_json_atomically
+
 ETH_P_IP = 0x0800
 PACKET_OUTGOING = 4
 ICMP_ECHO_REQUEST = 8
@@ -98,12 +100,6 @@ class Verdict:
         return False
 
 
-def write_state(path: Path, state: dict) -> None:
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(state))
-    os.replace(temporary, path)
-
-
 def run(config: dict, state_path: Path) -> None:
     source, target = IPv4Address(config["source"]), IPv4Address(config["target"])
     interval = config["rate_ms"] / 1000
@@ -128,7 +124,7 @@ def run(config: dict, state_path: Path) -> None:
                 answered = True
         if verdict.probe(answered):
             changed_at = time.time()
-        write_state(state_path, {"sent": verdict.sent, "answered": verdict.answered,
+        write_json_atomically(state_path, {"sent": verdict.sent, "answered": verdict.answered,
                                  "lost_in_row": verdict.lost_in_row, "answered_in_row": verdict.answered_in_row,
                                  "healthy": verdict.healthy, "changed_at": changed_at, "at": time.time()})
 

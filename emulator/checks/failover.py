@@ -47,6 +47,16 @@ class Outage:
     lost: int
 
 
+def _json_of(process, timeout: float, missing: str = "") -> dict:
+    """A probe worker's one JSON document; what it said instead, as the record's error (`missing` names it), or
+    nothing at all where no record is expected without one."""
+    out, err = finish(process, timeout)
+    try:
+        return json.loads(out)
+    except (json.JSONDecodeError, TypeError):
+        return {"error": (err or f"no output from {missing}").strip()[-300:]} if missing else {}
+
+
 def outages(sent_at: list[float], rtt_ms: list[float | None]) -> list[Outage]:
     """Runs of lost probes: from the first lost to the next answered one."""
     found, start, lost = [], None, 0
@@ -268,20 +278,8 @@ def _timeline(events: list[Event], pairs: list[Failover], duration: float, sniff
             raise                          # the run cannot go on (exit 3), never an event's result
         except EmulatorError as problem:   # a refused operation is the event's result, not a crash
             mark.error = problem.message
-    records = []
-    for client in clients:
-        out, err = finish(client, duration + 30)
-        try:
-            records.append(json.loads(out))
-        except (json.JSONDecodeError, TypeError):
-            records.append({"error": (err or "no output from the probe").strip()[-300:]})
-    streams = []
-    for server in servers:
-        out, _err = finish(server, duration + 30)
-        try:
-            streams.append(json.loads(out))
-        except (json.JSONDecodeError, TypeError):
-            streams.append({})
+    records = [_json_of(client, duration + 30, missing="the probe") for client in clients]
+    streams = [_json_of(server, duration + 30) for server in servers]
     for thread in threads:
         thread.join(timeout=60)
     changes = health_changes()

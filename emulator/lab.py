@@ -242,8 +242,7 @@ class Lab:
             raise ScenarioError(f"an interval of {interval} ms is outside 5-1000", fix="probe every 10 ms, say")
         pair = self.explain(src, dst)
         network = self.prepared.network
-        idc_servers = {server.id for idc in self.cloud.idcs.values() for subnet in idc.subnets
-                       for server in subnet.servers}
+        idc_servers = set(self.cloud.idc_server_ids())
         node = {n.id: n.name for n in self.prepared.plan.nodes}
         self.probe = LiveProbe(plan=self.live.network.plan,
                                spawn=lambda host, argv: self.live.processes.spawn(node[host], argv),

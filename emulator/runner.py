@@ -499,8 +499,7 @@ def run_failover(prepared: Prepared, live: Live, progress: Progress, folder: Pat
     node_name = {node.id: node.name for node in prepared.plan.nodes}
     progress(f"failover: {len(model.events)} events over {model.events[-1].at_s + model.settle_s if model.events else model.settle_s:g} s, "
              f"probing {', '.join(f'{p.src} -> {p.dst}' for p in model.checks.failover)}")
-    idc_servers = {server.id for idc in prepared.scenario.cloud.idcs.values() for subnet in idc.subnets
-                   for server in subnet.servers}
+    idc_servers = set(prepared.scenario.cloud.idc_server_ids())
     return failover.run_timeline(
         model.events, model.checks.failover, model.settle_s, apply_event=apply_event, plan=live.network.plan,
         spawn=lambda node_id, argv: live.processes.spawn(node_name[node_id], argv),

@@ -530,7 +530,7 @@ def apply(model: schema.ScenarioFile, source: SourceMap, path: Path, until_step:
 
 
 def _host_ids(cloud: ControlPlane) -> list[str]:
-    ids = [server.id for idc in cloud.idcs.values() for subnet in idc.subnets for server in subnet.servers]
+    ids = cloud.idc_server_ids()
     ids += [inst.id for vpc in cloud.vpcs.values() for vsw in vpc.vswitches.values() for inst in vsw.instances.values()]
     return ids
 

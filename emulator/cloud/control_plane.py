@@ -89,6 +89,10 @@ class ControlPlane(BorderGatewayOperations, DirectConnectOperations, BgpOperatio
     def interfaces_of(self, router_id: str) -> list[RouterInterface]:
         return [ri for ri in self.router_interfaces.values() if ri.router_id == router_id]
 
+    def idc_server_ids(self) -> list[str]:
+        """Every IDC's servers, in the file's order (the hosts on the customer's side)."""
+        return [server.id for idc in self.idcs.values() for subnet in idc.subnets for server in subnet.servers]
+
     def vswitch(self, vswitch_id: str) -> VSwitch | None:
         for vpc in self.vpcs.values():
             if vswitch_id in vpc.vswitches:

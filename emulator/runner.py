@@ -161,8 +161,7 @@ class Live:
             if learned == self.learned:
                 return False
             self.learned = learned
-            self.install(make_plan(build_network(prepared.scenario.cloud, learned), prepared.scenario.name,
-                                   self.network.plan.generation + 1))
+            self._install_current(prepared)
             return True
 
     def settle_bgp(self, prepared: Prepared, timeout: float = bgp_check.CONVERGE_TIMEOUT_S) -> float:
@@ -212,6 +211,10 @@ class Live:
             wait_for_flows(plan, explain=self.controller.log_tail)
             return time.monotonic() - started
 
+    def _install_current(self, prepared: Prepared) -> None:
+        """The flows for the model as it is now, with what the speakers have learned (install numbers it)."""
+        self.install(make_plan(build_network(prepared.scenario.cloud, self.learned), prepared.scenario.name))
+
     def follow_health(self, prepared: Prepared) -> HealthChange | None:
         """Carry the first changed health check verdict into the control plane and the flows; what changed."""
         cloud = prepared.scenario.cloud
@@ -222,8 +225,7 @@ class Live:
             with self.lock:
                 if not cloud.set_health_verdict(ri_id=prober.ri_id, healthy=reading.healthy):
                     continue
-                self.install(make_plan(build_network(cloud, self.learned), prepared.scenario.name,
-                                       self.network.plan.generation + 1))
+                self._install_current(prepared)
             change = HealthChange(prober.ri_id, reading.healthy, reading.changed_at, time.time())
             self.health_changes.append(change)
             return change

@@ -10,6 +10,17 @@ import uuid
 from emulator.runtime import cleanup
 
 
+def poll(condition, seconds: float, step: float = 0.1) -> bool:
+    """Ask `condition` every `step` s until it holds or `seconds` pass (then once more): what a person does who
+    looks again, never a fixed sleep."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return bool(condition())
+
+
 def loose(pattern: str) -> str:
     """A regular expression whose single spaces match any white space: rich wraps long lines between words."""
     return re.sub(r"(?<! ) (?![ +*?])", r"\\s+", pattern)

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from emulator.runtime import cleanup
-from tests.e2e.screen import Screen, loose
+from tests.e2e.screen import Screen, loose, poll
 
 GUIDE = (Path(__file__).resolve().parents[2] / "docs" / "lab-guide.md").read_text()
 GUIDE_WORDS = " ".join(GUIDE.split())          # the guide's text with its line breaks undone
@@ -37,14 +37,13 @@ def _reachable_again(screen: Screen, tries: int = 3) -> bool:
 
 def _bgp_row_down(screen: Screen, neighbor: str, seconds: float = 10) -> bool:
     """`bgp show customer` until FRR's row for `neighbor` no longer shows an established session."""
-    deadline = time.monotonic() + seconds
     pattern = re.escape(neighbor) + r"\s+4\s+45104(\s+\d+){5}\s+\S+\s+(\d+|Active|Connect|Idle)\b"
-    while time.monotonic() < deadline:
+
+    def down() -> bool:
         _type(screen, "bgp show customer")
-        if screen.wait_for(pattern, 15)[2] in ("Active", "Connect", "Idle"):
-            return True
-        time.sleep(1)
-    return False
+        return screen.wait_for(pattern, 15)[2] in ("Active", "Connect", "Idle")
+
+    return poll(down, seconds, step=1)
 
 
 def _vlan_tags(pcap: Path) -> set[str]:

@@ -17,7 +17,7 @@ import time
 from emulator import scenario, session
 from emulator.runtime import cleanup
 from emulator.runtime.impairment import delay_line_name
-from tests.e2e.screen import Screen
+from tests.e2e.screen import Screen, poll
 
 PROMPT = r"cloud-lab>"
 CHECKS = r"(?s)Checks\s*\n(.*?)\ncloud-lab>"      # the table `check` prints, up to the next prompt
@@ -30,15 +30,6 @@ def _pids(pattern: str) -> list[str]:
 
 def _iperf_workers() -> list[str]:
     return _pids(IPERF_WORKER)
-
-
-def _until(condition, seconds: float, step: float = 0.1) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return condition()
 
 
 def test_ctrl_c_interrupts_the_command_and_leaves_the_network_running(tmp_path):
@@ -64,10 +55,10 @@ def test_ctrl_c_interrupts_the_command_and_leaves_the_network_running(tmp_path):
 
         # During `check`: it stops, with its iperf3 client and server; the next `check` passes.
         screen.type("check")
-        assert _until(lambda: _iperf_workers(), 90), "the check never started iperf3"
+        assert poll(lambda: _iperf_workers(), 90), "the check never started iperf3"
         screen.press("C-c")
         screen.wait_for(r"`check` interrupted; the network keeps running", 10)
-        assert _until(lambda: not _iperf_workers(), 5), f"iperf3 left running: {_iperf_workers()}"
+        assert poll(lambda: not _iperf_workers(), 5), f"iperf3 left running: {_iperf_workers()}"
         screen.type("check")
         table = screen.wait_for(CHECKS, 120)[1]
         assert "FAIL" not in table and table.count("PASS") >= 9, table

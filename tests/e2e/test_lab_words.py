@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import re
 import sys
-import time
 from ipaddress import IPv4Network
 
 from emulator import scenario
 from emulator.cloud.resources import NextHopType
 from emulator.errors import CloudError
 from emulator.runtime import cleanup
-from tests.e2e.screen import Screen, loose
+from tests.e2e.screen import Screen, loose, poll
 
 PROMPT = r"cloud-lab>\s*$"
 WIDTH = 72
@@ -34,12 +33,7 @@ def _refusal_words() -> list[str]:
 
 def _last_line_becomes(screen: Screen, text: str, seconds: float = 5) -> bool:
     """The line being typed (the screen's last) reads `text` within `seconds`."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if screen.text().rstrip().splitlines()[-1].rstrip() == text:
-            return True
-        time.sleep(0.2)
-    return False
+    return poll(lambda: screen.text().rstrip().splitlines()[-1].rstrip() == text, seconds, step=0.2)
 
 
 def test_the_lab_says_what_happens_in_words_that_fit_the_terminal(tmp_path):

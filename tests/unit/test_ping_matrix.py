@@ -96,3 +96,14 @@ def test_a_ping_check_reports_min_avg_max_and_mdev_of_the_warm_echoes():
     check = ping.ping_result(ping.Echoes(2, 2, rtt=RttSeries((40.0, 42.0), 10)), pair, None)
     assert check.detail.rtt_ms == {"min": 40.0, "avg": 41.0, "max": 42.0, "mdev": 1.0, "sent": 10, "received": 2}
     assert ping.ping_result(ping.Echoes(2, 0), pair, None).detail.rtt_ms is None
+
+
+def test_a_huge_matrix_measures_round_trips_on_an_even_spread_of_each_sources_targets():
+    small = {f"s{i}": [f"10.{j}.1.10" for j in range(60) if j != i] for i in range(60)}       # 3,540 pairs
+    assert ping.rtt_sample(small) == small
+    huge = {f"s{i}": [f"10.{j}.1.10" for j in range(250) if j != i] for i in range(250)}      # 62,250 pairs
+    sample = ping.rtt_sample(huge)
+    measured = sum(len(ips) for ips in sample.values())
+    assert measured * ping.RTT_LEAST_ECHOES <= ping.RTT_BUDGET and measured >= 0.8 * ping.RTT_BUDGET / 3
+    assert all(set(sample[src]) <= set(huge[src]) and sample[src][0] == huge[src][0] for src in huge)
+    assert sample["s0"][-1].startswith("10.2")                                             # spread, not the first few

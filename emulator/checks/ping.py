@@ -62,7 +62,7 @@ class Echoes:
     sent: int
     received: int
     retried: bool = False
-    rtt: RttSeries | None = None      # the round-trip pass, with the neighbours warm (None: no reply at all)
+    rtt: RttSeries | None = None      # the round-trip pass, neighbours warm (None: no reply, or not in a huge matrix's sample)
 
 
 _SUMMARY = re.compile(r"^(\S+)\s*:\s*xmt/rcv/%loss = (\d+)/(\d+)/", re.MULTILINE)
